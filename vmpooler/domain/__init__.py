@@ -1,0 +1,1 @@
+"""Pure-Python domain model: VM states, time format, hostnames."""

@@ -1,0 +1,1 @@
+"""The pool lifecycle as plain functions over the store and the providers."""

@@ -1,0 +1,86 @@
+"""Handing out ready VMs: all-or-nothing, oldest ready VM first."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Mapping
+
+from vmpooler.lifecycle.context import Context
+
+log = logging.getLogger("vmpooler.lifecycle")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    requested: str
+    pool: str
+    vm: str
+
+
+def backends(ctx: Context, name: str) -> list[str]:
+    """The pools that can serve a requested name, the preferred one first.
+
+    The first is drawn at random, weighted by ``backend_weight`` of each pool's
+    clone target when every candidate has a weight; the rest keep their order.
+    """
+    candidates = ([name] if ctx.settings.pool(name) else []) + [
+        pool for pool in ctx.settings.aliases.get(name, ()) if pool != name]
+    if len(candidates) <= 1:
+        return candidates
+    weights = _weights(ctx, candidates)
+    if weights and sum(weights) > 0:
+        first = ctx.rng.choices(candidates, weights=weights)[0]
+    else:
+        first = ctx.rng.choice(candidates)
+    return [first] + [pool for pool in candidates if pool != first]
+
+
+def _weights(ctx: Context, candidates: list[str]) -> list[int] | None:
+    table = ctx.settings.config.backend_weight or {}
+    weights = []
+    for name in candidates:
+        pool = ctx.settings.pool(name)
+        target = pool.clone_target or ctx.settings.config.clone_target
+        if target not in table:
+            return None
+        weights.append(table[target])
+    return weights
+
+
+def checkout_one(ctx: Context, requested: str, fields: Mapping[str, str]) -> Allocation | None:
+    for pool in backends(ctx, requested):
+        vm = ctx.store.checkout(pool, fields)
+        if vm:
+            ctx.metrics.increment(f"checkout.success.{pool}")
+            return Allocation(requested, pool, vm)
+    return None
+
+
+def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, str] | None = None
+             ) -> list[Allocation] | None:
+    """Check out ``count`` VMs for each requested name, or none at all.
+
+    ``fields`` are written to each VM's hash (token, lifetime). Returns None and
+    returns every VM taken to ready when any name cannot be served.
+    """
+    taken: list[Allocation] = []
+    empty: list[str] = []
+    for requested, count in request:
+        for _ in range(count):
+            allocation = checkout_one(ctx, requested, fields or {})
+            if allocation is None:
+                empty.append(requested)
+                break
+            taken.append(allocation)
+    for pool in sorted({allocation.pool for allocation in taken}):
+        ctx.dispatch.repopulate(pool)
+    if empty:
+        for allocation in taken:
+            ctx.store.return_to_ready(allocation.pool, allocation.vm)
+        for requested in empty:
+            ctx.metrics.increment(f"checkout.empty.{requested}")
+        return None
+    for pool in sorted({allocation.pool for allocation in taken}):
+        ctx.dispatch.migrate(pool)
+    return taken

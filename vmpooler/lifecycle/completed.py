@@ -1,0 +1,70 @@
+"""Completed VMs are destroyed; discovered VMs (unknown to every set) join them."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from vmpooler.domain.states import State
+from vmpooler.lifecycle.context import DESTROY_QUEUE_SECONDS, LEASE_SECONDS, Context
+from vmpooler.settings import PoolConfig
+from vmpooler.store.redis_store import PoolSnapshot
+
+log = logging.getLogger("vmpooler.lifecycle")
+
+
+def schedule_destroys(ctx: Context, pool: PoolConfig, snapshot: PoolSnapshot, inventory: set[str],
+                      locked: set[str]) -> int:
+    """Enqueue a destroy for each completed VM the provider still has; forget the rest."""
+    queued = 0
+    for vm in sorted(snapshot[State.COMPLETED] - locked):
+        if vm not in inventory:
+            if ctx.store.drop_completed(pool.name, vm):
+                log.info("[!] [%s] '%s' not found in inventory, removed from 'completed' queue", pool.name, vm)
+        elif ctx.store.queue_vm_work(vm, DESTROY_QUEUE_SECONDS):
+            ctx.dispatch.destroy(pool.name, vm)
+            queued += 1
+    return queued
+
+
+def destroy_vm(ctx: Context, pool_name: str, vm: str) -> bool:
+    """Destroy one completed VM. Safe to run twice; True if it destroyed the VM."""
+    lease = ctx.store.vm_lease(vm, LEASE_SECONDS, heartbeat=True)
+    if not lease.take_over():
+        return False
+    with lease:
+        pool = ctx.pool(pool_name)
+        if pool is None or not ctx.store.contains(pool_name, State.COMPLETED, vm):
+            return False
+        ctx.store.start_destroy(pool_name, vm)
+        started = time.monotonic()
+        try:
+            destroyed = ctx.provider_for(pool).destroy_vm(pool_name, vm)
+        except Exception as exc:  # stays completed; the next check retries
+            log.debug("[!] [%s] '%s' failed while destroying the VM with an error: %s", pool_name, vm, exc)
+            return False
+        if not destroyed:
+            log.debug("[!] [%s] '%s' failed while destroying the VM with an error: provider refused", pool_name, vm)
+            return False
+        ctx.store.finish_destroy(pool_name, vm)
+        seconds = time.monotonic() - started
+        ctx.metrics.timing(f"destroy.{pool_name}", seconds)
+        log.info("[-] [%s] '%s' destroyed in %.2f seconds", pool_name, vm, seconds)
+        return True
+
+
+def discover(ctx: Context, pool: PoolConfig, snapshot: PoolSnapshot, inventory: set[str]) -> int:
+    """VMs in the provider's pool location that no state set knows are destroyed."""
+    known = set().union(*(snapshot[state] for state in State))
+    unknown = sorted(inventory - known)
+    ctx.store.add_discovered(pool.name, unknown)
+    for vm in unknown:
+        log.info("[?] [%s] '%s' added to 'discovered' queue", pool.name, vm)
+    for vm in sorted(snapshot[State.DISCOVERED] | set(unknown)):
+        elsewhere = snapshot.state_of(vm)
+        if elsewhere not in (None, State.DISCOVERED):
+            ctx.store.move(pool.name, vm, State.DISCOVERED, None)
+            log.debug("[!] [%s] '%s' found in '%s', removed from 'discovered' queue", pool.name, vm, elsewhere.value)
+        elif ctx.store.move(pool.name, vm, State.DISCOVERED, State.COMPLETED):
+            snapshot[State.COMPLETED].add(vm)
+    return len(unknown)

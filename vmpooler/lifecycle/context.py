@@ -1,0 +1,68 @@
+"""What every lifecycle function works with."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import socket
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+from vmpooler.metrics import Metrics, NullMetrics
+from vmpooler.providers.base import Provider
+from vmpooler.settings import PoolConfig, Settings
+from vmpooler.store.redis_store import RedisStore
+
+log = logging.getLogger("vmpooler.lifecycle")
+
+# A task working on a VM keeps a lease alive with a heartbeat; if its process
+# dies the lease lapses after this long and the next check takes over.
+LEASE_SECONDS = 20.0
+# A VM check holds its lease only for one provider call.
+CHECK_LEASE_SECONDS = 120.0
+# How long a destroy may sit in the queue before a check enqueues it again.
+DESTROY_QUEUE_SECONDS = 600.0
+
+
+class Dispatcher(Protocol):
+    """Starts work elsewhere (Celery in production)."""
+
+    def clone(self, pool: str, vm: str) -> None: ...
+    def destroy(self, pool: str, vm: str) -> None: ...
+    def repopulate(self, pool: str) -> None: ...
+    def check(self, pool: str) -> None: ...
+    def migrate(self, pool: str) -> None: ...
+
+
+def _resolve(name: str) -> str:
+    return socket.gethostbyname(name)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: RedisStore
+    providers: Mapping[str, Provider]
+    dispatch: Dispatcher
+    metrics: Metrics = field(default_factory=NullMetrics)
+    rng: random.Random = field(default_factory=random.Random)
+    resolve: Callable[[str], str] = _resolve
+
+    def pool(self, name: str) -> PoolConfig | None:
+        """The pool's configuration with the runtime overrides of Redis applied."""
+        base = self.settings.pool(name)
+        if base is None:
+            return None
+        changes = {}
+        size, template, target = self.store.pool_overrides(name)
+        if size is not None and size.strip().isdigit():
+            changes["size"] = int(size)
+        if template:
+            changes["template"] = template
+        if target:
+            changes["clone_target"] = target
+        return dataclasses.replace(base, **changes) if changes else base
+
+    def provider_for(self, pool: PoolConfig) -> Provider:
+        return self.providers[pool.provider]

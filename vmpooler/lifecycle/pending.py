@@ -1,0 +1,62 @@
+"""Pending VMs: ready when the provider says so, failed after ``timeout``."""
+
+from __future__ import annotations
+
+import logging
+
+from vmpooler.domain.states import State
+from vmpooler.domain.timefmt import seconds_since, today
+from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
+from vmpooler.settings import PoolConfig
+
+log = logging.getLogger("vmpooler.lifecycle")
+
+
+def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool = False) -> str:
+    """One pending VM in the provider's inventory: 'ready', 'failed', 'waiting' or 'busy'."""
+    lease = None
+    if not lease_held:
+        lease = ctx.store.vm_lease(vm, CHECK_LEASE_SECONDS)
+        if not lease.acquire():
+            return "busy"
+    try:
+        try:
+            ready = ctx.provider_for(pool).vm_ready(pool.name, vm)
+        except Exception as exc:  # a provider error counts as "not ready yet"
+            log.info("[!] [%s] '%s' %s provider errored while checking a pending vm : %s",
+                     pool.name, vm, pool.provider, exc)
+            ready = False
+        if ready:
+            return "ready" if promote(ctx, pool, vm) else "waiting"
+        return "failed" if fail_if_timed_out(ctx, pool, vm, in_inventory=True) else "waiting"
+    finally:
+        if lease is not None:
+            lease.release()
+
+
+def promote(ctx: Context, pool: PoolConfig, vm: str) -> bool:
+    fields = ctx.store.vm_fields([vm], ["clone"])[vm]
+    boot = seconds_since(fields["clone"])
+    if not ctx.store.mark_ready(pool.name, vm, boot, today()):
+        return False
+    if boot is not None:
+        ctx.metrics.timing(f"time_to_ready_state.{pool.name}", boot)
+    log.info("[>] [%s] '%s' moved from 'pending' to 'ready' queue", pool.name, vm)
+    return True
+
+
+def fail_if_timed_out(ctx: Context, pool: PoolConfig, vm: str, in_inventory: bool) -> bool:
+    """Give up on a VM pending for longer than the pool's timeout."""
+    timeout = ctx.settings.pool_timeout(pool)
+    age = seconds_since(ctx.store.vm_fields([vm], ["clone"])[vm]["clone"])
+    # A VM without a readable clone time would otherwise stay pending forever.
+    if age is not None and age <= timeout * 60:
+        return False
+    if in_inventory:
+        if ctx.store.move(pool.name, vm, State.PENDING, State.COMPLETED):
+            ctx.metrics.increment(f"errors.markedasfailed.{pool.name}")
+            log.debug("[!] [%s] '%s' marked as 'failed' after %s minutes", pool.name, vm, timeout)
+        return True
+    if ctx.store.forget_pending(pool.name, vm, expire=True):
+        log.debug("[!] [%s] '%s' no longer exists. Removing from pending.", pool.name, vm)
+    return True

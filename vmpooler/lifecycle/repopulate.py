@@ -1,0 +1,56 @@
+"""Keep ready + pending at the pool's size, within the fleet-wide ``task_limit``."""
+
+from __future__ import annotations
+
+import logging
+
+from vmpooler.domain.states import State
+from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
+from vmpooler.lifecycle.context import Context
+from vmpooler.settings import PoolConfig
+
+log = logging.getLogger("vmpooler.lifecycle")
+
+
+def repopulate(ctx: Context, pool: PoolConfig) -> int:
+    """Start clones for the missing VMs; returns how many were started.
+
+    Must run under the pool's lease so two callers never count the same gap.
+    """
+    counts = ctx.store.counts([pool.name], (State.READY, State.PENDING, State.RUNNING))[pool.name]
+    ready, pending = counts[State.READY], counts[State.PENDING]
+    ctx.metrics.gauge(f"ready.{pool.name}", ready)
+    ctx.metrics.gauge(f"running.{pool.name}", counts[State.RUNNING])
+    if pool.size != 0 and ctx.store.set_empty(pool.name, ready == 0) and ready == 0:
+        log.info("[!] [%s] is empty", pool.name)
+    started = 0
+    for _ in range(pool.size - (ready + pending)):
+        try:
+            vm = start_clone(ctx, pool)
+        except HostnameExhausted as exc:
+            log.warning("[!] [%s] clone failed during check_pool with an error: %s", pool.name, exc)
+            break
+        if vm is None:
+            ctx.store.wait_for_slot(pool.name)
+            break
+        started += 1
+    return started
+
+
+def remove_excess(ctx: Context, pool: PoolConfig, locked: set[str]) -> int:
+    """When a pool shrinks, move surplus VMs to completed (ready ones first, oldest
+    first). Pending VMs still being cloned are left to become ready first."""
+    snapshot = ctx.store.snapshot(pool.name)
+    excess = len(snapshot[State.READY]) + len(snapshot[State.PENDING]) - pool.size
+    if excess <= 0:
+        return 0
+    removed = 0
+    for vm in ctx.store.ready_oldest_first(pool.name)[:excess]:
+        if ctx.store.move(pool.name, vm, State.READY, State.COMPLETED):
+            removed += 1
+    for vm in sorted(snapshot[State.PENDING] - locked)[: excess - removed]:
+        if ctx.store.move(pool.name, vm, State.PENDING, State.COMPLETED):
+            removed += 1
+    if removed:
+        log.info("[*] [%s] removed %s VMs above the pool size of %s", pool.name, removed, pool.size)
+    return removed

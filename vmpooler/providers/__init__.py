@@ -1,0 +1,1 @@
+"""VM providers: the contract, the registry and the built-in implementations."""

@@ -1,0 +1,507 @@
+"""Load ``vmpooler.yaml`` (plus environment overrides) into frozen settings.
+
+Accepts the original's symbol-style keys (``:config:``) and plain keys, the
+``VMPOOLER_CONFIG`` / ``VMPOOLER_CONFIG_FILE`` sources, ``extra_config`` files,
+the environment overrides of vmpooler 1.3.0 (with real booleans), and migrates
+deprecated locations with a warning. Validation happens once, here.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass, field, make_dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+from marshmallow import ValidationError
+
+from vmpooler import settings_schema as schemas
+
+log = logging.getLogger("vmpooler.settings")
+
+DEFAULT_CONFIG_FILE = "vmpooler.yaml"
+BUILTIN_PROVIDER_CLASSES = ("dummy", "vsphere")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` holds ``key.path: message`` lines."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def _frozen(schema_cls: type, name: str) -> type:
+    names = list(schema_cls().fields)
+    return make_dataclass(name, [(n, Any, field(default=None)) for n in names], frozen=True)
+
+
+GlobalConfig = _frozen(schemas.GlobalSchema, "GlobalConfig")
+RedisConfig = _frozen(schemas.RedisSchema, "RedisConfig")
+MetricsServerConfig = _frozen(schemas.MetricsServerSchema, "MetricsServerConfig")
+PrometheusConfig = _frozen(schemas.PrometheusSchema, "PrometheusConfig")
+GraphsConfig = _frozen(schemas.GraphsSchema, "GraphsConfig")
+AuthConfig = _frozen(schemas.AuthSchema, "AuthConfig")
+LdapConfig = _frozen(schemas.LdapSchema, "LdapConfig")
+CeleryConfig = _frozen(schemas.CelerySchema, "CeleryConfig")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str
+    provider_class: str
+    connection_pool_size: int | None
+    connection_pool_timeout: int | None
+    purge_unconfigured_resources: bool
+    resources_allowlist: tuple[str, ...]
+    domain: str | None
+    options: Mapping[str, Any]
+    skip_dns_check_before_creating_vm: bool = False
+    """Class-specific keys (e.g. vSphere ``server`` or dummy ``createvm_max_time``)."""
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    name: str
+    size: int
+    provider: str
+    template: str | None = None
+    alias: tuple[str, ...] = ()
+    alias_raw: Any = None
+    clone_target: str | None = None
+    timeout: int | None = None
+    ready_ttl: int = 60
+    check_loop_delay_min: int | None = None
+    check_loop_delay_max: int | None = None
+    check_loop_delay_decay: float | None = None
+    check_hostname_for_mismatch: bool | None = None
+    create_linked_clone: bool | None = None
+    folder: str | None = None
+    datastore: str | None = None
+    datacenter: str | None = None
+    network: str | None = None
+    snapshot_mainMem_ioBlockPages: Any = None
+    snapshot_mainMem_iowait: Any = None
+    domain: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The pool as configured (after defaults): what ``GET /config`` shows."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    config: Any
+    redis: Any
+    pools: tuple[PoolConfig, ...]
+    providers: Mapping[str, ProviderConfig]
+    statsd: Any = None
+    graphite: Any = None
+    prometheus: Any = None
+    graphs: Any = None
+    tracing: Any = None
+    auth: Any = None
+    celery: Any = None
+    tagfilter: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    pools_from_redis: bool = False
+    source: str = ""
+
+    @property
+    def pool_names(self) -> frozenset[str]:
+        """Pool names plus every alias: the names a request may use."""
+        return frozenset([p.name for p in self.pools] + list(self.aliases))
+
+    def pool(self, name: str) -> PoolConfig | None:
+        return self._pool_index.get(name)
+
+    @property
+    def _pool_index(self) -> Mapping[str, PoolConfig]:
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {p.name: p for p in self.pools}
+            object.__setattr__(self, "_index", index)
+        return index
+
+    def pools_of_provider(self, provider: str) -> list[PoolConfig]:
+        return [p for p in self.pools if p.provider == provider]
+
+    def domain_for(self, pool: PoolConfig) -> str | None:
+        provider = self.providers.get(pool.provider)
+        return pool.domain or (provider.domain if provider else None) or self.config.domain
+
+    def pool_timeout(self, pool: PoolConfig) -> int:
+        return pool.timeout or self.config.timeout or 15
+
+    def check_delays(self, pool: PoolConfig) -> tuple[int, int, float]:
+        """(min, max, decay) of a pool's check loop, with the original's clamps."""
+        low = pool.check_loop_delay_min or self.config.check_loop_delay_min
+        high = pool.check_loop_delay_max or self.config.check_loop_delay_max
+        decay = pool.check_loop_delay_decay or self.config.check_loop_delay_decay
+        if decay <= 1.0:
+            decay = 2.0
+        return low, max(low, high), decay
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_settings(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    raw, source = _read_source(path, env)
+    raw = _normalise_keys(raw)
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{source}: the configuration must be a mapping"])
+    if "VMPOOLER_CONFIG" not in env:
+        raw = _merge_extra_config(raw, env, source)
+    raw = _migrate_deprecated(raw)
+    problems: list[str] = []
+    raw = _apply_env(raw, env, problems)
+    if problems:
+        raise ConfigError(problems)
+    return build_settings(raw, env, source)
+
+
+def build_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "") -> Settings:
+    """Validate an already-normalised mapping (used by tests and the loader)."""
+    env = os.environ if env is None else env
+    try:
+        data = schemas.RootSchema().load(_plain(raw))
+    except ValidationError as exc:
+        raise ConfigError(schemas.flatten_errors(exc.messages)) from None
+    problems: list[str] = []
+    if data["auth"] and data["auth"]["provider"] == "dummy" and not env.get("VMPOOLER_DEBUG"):
+        problems.append("auth.provider: dummy authentication accepts any password; "
+                        "set VMPOOLER_DEBUG=true to use it outside production")
+    providers = _build_providers(data, problems)
+    pools, aliases = _build_pools(data, providers, problems)
+    if problems:
+        raise ConfigError(problems)
+    auth = data["auth"]
+    if auth:
+        ldap = LdapConfig(**auth["ldap"]) if auth.get("ldap") else None
+        auth = AuthConfig(provider=auth["provider"], ldap=ldap)
+    return Settings(
+        config=GlobalConfig(**data["config"]),
+        redis=RedisConfig(**data["redis"]),
+        pools=pools,
+        providers=MappingProxyType(providers),
+        statsd=MetricsServerConfig(**data["statsd"]) if data["statsd"] else None,
+        graphite=MetricsServerConfig(**data["graphite"]) if data["graphite"] else None,
+        prometheus=PrometheusConfig(**data["prometheus"]) if data["prometheus"] else None,
+        graphs=GraphsConfig(**data["graphs"]) if data["graphs"] else None,
+        tracing=data["tracing"],
+        auth=auth,
+        celery=CeleryConfig(**data["celery"]),
+        tagfilter=MappingProxyType(dict(data["tagfilter"])),
+        aliases=MappingProxyType(aliases),
+        pools_from_redis=data["pools"] is None,
+        source=source,
+    )
+
+
+def with_pools(settings: Settings, pools: list[dict]) -> Settings:
+    """The same settings serving another list of pools (validated like the file's)."""
+    try:
+        loaded = schemas.PoolSchema(many=True).load(pools)
+    except ValidationError as exc:
+        raise ConfigError(schemas.flatten_errors({"pools": exc.messages})) from None
+    problems: list[str] = []
+    providers = dict(settings.providers)
+    data = {"pools": loaded, "config": dataclasses.asdict(settings.config)}
+    built, aliases = _build_pools(data, providers, problems)
+    if problems:
+        raise ConfigError(problems)
+    return dataclasses.replace(settings, pools=built, aliases=MappingProxyType(aliases),
+                               providers=MappingProxyType(providers), pools_from_redis=True)
+
+
+def _read_source(path: str | None, env: Mapping[str, str]) -> tuple[Any, str]:
+    if env.get("VMPOOLER_CONFIG"):
+        return _parse_yaml(env["VMPOOLER_CONFIG"], "VMPOOLER_CONFIG"), "VMPOOLER_CONFIG"
+    path = path or env.get("VMPOOLER_CONFIG_FILE") or DEFAULT_CONFIG_FILE
+    return _load_file(path), path
+
+
+def _load_file(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return _parse_yaml(handle.read(), path)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the configuration file ({exc.strerror})"]) from None
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{source}: not valid YAML ({exc})"]) from None
+
+
+def _normalise_keys(value: Any) -> Any:
+    """``:config:`` (a Ruby symbol in the original) and ``config`` mean the same."""
+    if isinstance(value, dict):
+        return {(_strip(key) if isinstance(key, str) else key): _normalise_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_normalise_keys(item) for item in value]
+    return value
+
+
+def _strip(key: str) -> str:
+    return key[1:] if key.startswith(":") else key
+
+
+def _plain(value: Any) -> Any:
+    return copy.deepcopy(dict(value)) if isinstance(value, Mapping) else value
+
+
+def _merge_extra_config(raw: dict, env: Mapping[str, str], source: str) -> dict:
+    extra = env.get("EXTRA_CONFIG") or (raw.get("config") or {}).get("extra_config")
+    if not extra:
+        return raw
+    base_dir = os.path.dirname(os.path.abspath(source)) if source != "VMPOOLER_CONFIG" else os.getcwd()
+    for name in [part.strip() for part in str(extra).split(",") if part.strip()]:
+        path = name if os.path.isabs(name) else os.path.join(base_dir, name)
+        if not os.path.exists(path) and os.path.exists(name):
+            path = name
+        raw = merge_config(raw, _normalise_keys(_load_file(path)))
+    return raw
+
+
+def merge_config(base: Mapping, extra: Mapping) -> dict:
+    """Deep merge: mappings recursively, pools by name, other values replaced."""
+    merged = dict(base)
+    for key, value in extra.items():
+        current = merged.get(key)
+        if key == "pools" and isinstance(current, list) and isinstance(value, list):
+            by_name = {p.get("name"): p for p in current if isinstance(p, dict)}
+            order = [p.get("name") for p in current if isinstance(p, dict)]
+            for pool in value:
+                if isinstance(pool, dict):
+                    if pool.get("name") not in by_name:
+                        order.append(pool.get("name"))
+                    by_name[pool.get("name")] = pool
+            merged[key] = [by_name[name] for name in order]
+        elif isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_config(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+_RENAMED_CONFIG = {"purge_unconfigured_folders": "purge_unconfigured_resources"}
+_RENAMED_PROVIDER = {"purge_unconfigured_folders": "purge_unconfigured_resources",
+                     "folder_whitelist": "resources_allowlist"}
+_RENAMED_REDIS = {"redis_connection_pool_size": "connection_pool_size",
+                  "redis_connection_pool_timeout": "connection_pool_timeout"}
+
+
+def _migrate_deprecated(raw: dict) -> dict:
+    raw = copy.deepcopy(raw)
+    if isinstance(raw.get("vsphere"), dict):
+        providers = raw.setdefault("providers", {}) or {}
+        raw["providers"] = providers
+        if "vsphere" not in providers:
+            log.warning("[!] Detected an older configuration file. Copying the settings from "
+                        "':vsphere:' to ':providers:/:vsphere:'")
+            providers["vsphere"] = raw["vsphere"]
+        del raw["vsphere"]
+    _rename(raw.get("config"), _RENAMED_CONFIG, "config")
+    _rename(raw.get("redis"), _RENAMED_REDIS, "redis")
+    for name, provider in (raw.get("providers") or {}).items():
+        if provider is None:
+            raw["providers"][name] = {}
+        _rename(raw["providers"][name], _RENAMED_PROVIDER, f"providers.{name}")
+    return raw
+
+
+def _rename(section: Any, renames: Mapping[str, str], where: str) -> None:
+    if not isinstance(section, dict):
+        return
+    for old, new in renames.items():
+        if old in section:
+            log.warning("%s.%s is deprecated; use %s.%s", where, old, where, new)
+            value = section.pop(old)
+            section.setdefault(new, value)
+
+
+def _build_providers(data: dict, problems: list[str]) -> dict[str, ProviderConfig]:
+    known = set(schemas.ProviderSchema().fields)
+    providers: dict[str, ProviderConfig] = {}
+    for name, section in data["providers"].items():
+        options = {k: v for k, v in section.items() if k not in known}
+        providers[name] = ProviderConfig(
+            name=name,
+            provider_class=section.get("provider_class") or name,
+            connection_pool_size=section.get("connection_pool_size"),
+            connection_pool_timeout=section.get("connection_pool_timeout"),
+            purge_unconfigured_resources=bool(section.get("purge_unconfigured_resources")
+                                              or data["config"]["purge_unconfigured_resources"]),
+            resources_allowlist=tuple(section.get("resources_allowlist") or ()),
+            domain=section.get("domain"),
+            options=MappingProxyType(options),
+            skip_dns_check_before_creating_vm=bool(section.get("skip_dns_check_before_creating_vm")),
+        )
+    return providers
+
+
+def _default_provider(providers: Mapping[str, ProviderConfig]) -> str:
+    if len(providers) == 1:
+        return next(iter(providers))
+    return "vsphere"
+
+
+def _build_pools(data: dict, providers: dict[str, ProviderConfig], problems: list[str]):
+    pools: list[PoolConfig] = []
+    aliases: dict[str, list[str]] = {}
+    pool_names = {p["name"] for p in data["pools"] or []}
+    for index, raw in enumerate(data["pools"] or []):
+        values = dict(raw)
+        if not values.get("provider"):
+            values["provider"] = _default_provider(providers)
+            log.warning("[!] Setting provider for pool '%s' to '%s' as default", values["name"], values["provider"])
+        provider = values["provider"]
+        if provider not in providers:
+            if provider in BUILTIN_PROVIDER_CLASSES:
+                providers[provider] = ProviderConfig(provider, provider, None, None,
+                                                     data["config"]["purge_unconfigured_resources"], (), None,
+                                                     MappingProxyType({}))
+            else:
+                problems.append(f"pools.{index}.provider: unknown provider '{provider}' "
+                                f"(not a key of providers)")
+                continue
+        if values.get("ready_ttl") is None:
+            values["ready_ttl"] = data["config"]["ready_ttl"]
+        alias = values.get("alias") or ()
+        for name in alias:
+            if name in pool_names:
+                problems.append(f"pools.{index}.alias: '{name}' is already the name of a pool")
+            aliases.setdefault(name, [])
+            if values["name"] not in aliases[name]:
+                aliases[name].append(values["name"])
+        shown = {k: v for k, v in raw.items() if v is not None}
+        shown["alias"] = raw.get("alias") and list(raw["alias"])
+        if shown["alias"] is None:
+            del shown["alias"]
+        shown["provider"] = provider
+        shown["ready_ttl"] = values["ready_ttl"]
+        values["alias_raw"] = shown.get("alias")
+        values["alias"] = tuple(alias)
+        pools.append(PoolConfig(**values, raw=MappingProxyType(shown)))
+    return tuple(pools), {k: tuple(v) for k, v in aliases.items()}
+
+
+# ---------------------------------------------------------------- environment
+
+_INT_A = {  # env var -> (section, key): applied when set
+    "TASK_LIMIT": ("config", "task_limit"),
+    "ONDEMAND_CLONE_LIMIT": ("config", "ondemand_clone_limit"),
+    "MAX_ONDEMAND_INSTANCES_PER_REQUEST": ("config", "max_ondemand_instances_per_request"),
+    "MIGRATION_LIMIT": ("config", "migration_limit"),
+    "VM_CHECKTIME": ("config", "vm_checktime"),
+    "VM_LIFETIME": ("config", "vm_lifetime"),
+    "MAX_LIFETIME_UPPER_LIMIT": ("config", "max_lifetime_upper_limit"),
+    "READY_TTL": ("config", "ready_ttl"),
+    "ONDEMAND_REQUEST_TTL": ("config", "ondemand_request_ttl"),
+    "TIMEOUT": ("config", "timeout"),
+    "VM_LIFETIME_AUTH": ("config", "vm_lifetime_auth"),
+    "MAX_TRIES": ("config", "max_tries"),
+    "RETRY_FACTOR": ("config", "retry_factor"),
+    "MAX_VM_RETRIES": ("config", "max_vm_retries"),
+    "REDIS_PORT": ("redis", "port"),
+    "REDIS_DATA_TTL": ("redis", "data_ttl"),
+    "REDIS_CONNECTION_POOL_SIZE": ("redis", "connection_pool_size"),
+    "REDIS_CONNECTION_POOL_TIMEOUT": ("redis", "connection_pool_timeout"),
+    "REDIS_RECONNECT_ATTEMPTS": ("redis", "reconnect_attempts"),
+}
+_STR = {
+    "PREFIX": ("config", "prefix"),
+    "LOGFILE": ("config", "logfile"),
+    "SITE_NAME": ("config", "site_name"),
+    "DOMAIN": ("config", "domain"),
+    "CLONE_TARGET": ("config", "clone_target"),
+    "REDIS_SERVER": ("redis", "server"),
+    "REDIS_PASSWORD": ("redis", "password"),
+    "REDIS_URL": ("redis", "url"),
+    "CELERY_BROKER_URL": ("celery", "broker_url"),
+}
+_BOOL = {
+    "CREATE_FOLDERS": ("config", "create_folders"),
+    "EXPERIMENTAL_FEATURES": ("config", "experimental_features"),
+    "PURGE_UNCONFIGURED_RESOURCES": ("config", "purge_unconfigured_resources"),
+    "PURGE_UNCONFIGURED_FOLDERS": ("config", "purge_unconfigured_resources"),
+    "USAGE_STATS": ("config", "usage_stats"),
+    "REQUEST_LOGGER": ("config", "request_logger"),
+    "CREATE_TEMPLATE_DELTA_DISKS": ("config", "create_template_delta_disks"),
+    "CREATE_LINKED_CLONES": ("config", "create_linked_clones"),
+    "CHECK_READY_VM_ON_CHECKOUT": ("config", "check_ready_vm_on_checkout"),
+}
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off", ""}
+
+
+def _apply_env(raw: dict, env: Mapping[str, str], problems: list[str]) -> dict:
+    def put(section: str, key: str, value: Any) -> None:
+        target = raw.get(section)
+        if not isinstance(target, dict):
+            target = raw[section] = {}
+        target[key] = value
+
+    for var, (section, key) in _INT_A.items():
+        if var in env:
+            text = env[var].strip()
+            try:
+                put(section, key, int(text))
+            except ValueError:
+                problems.append(f"{var}: must be a whole number, got '{env[var]}'")
+    for var, (section, key) in _STR.items():
+        if env.get(var):
+            put(section, key, env[var])
+    for var, (section, key) in _BOOL.items():
+        if var in env:
+            text = env[var].strip().lower()
+            if text in _TRUE or text in _FALSE:
+                put(section, key, text in _TRUE)
+            else:
+                problems.append(f"{var}: must be true or false, got '{env[var]}'")
+    for name in ("statsd", "graphite"):
+        upper = name.upper()
+        if env.get(f"{upper}_SERVER"):
+            put(name, "server", env[f"{upper}_SERVER"])
+        for suffix, key, cast in (("PREFIX", "prefix", str), ("PORT", "port", int)):
+            var = f"{upper}_{suffix}"
+            if env.get(var):
+                if not isinstance(raw.get(name), dict):
+                    problems.append(f"{var}: set {upper}_SERVER or a {name} section as well")
+                    continue
+                try:
+                    put(name, key, cast(env[var]))
+                except ValueError:
+                    problems.append(f"{var}: must be a whole number, got '{env[var]}'")
+    _apply_auth_env(raw, env, problems, put)
+    return raw
+
+
+def _apply_auth_env(raw: dict, env: Mapping[str, str], problems: list[str], put) -> None:
+    if env.get("AUTH_PROVIDER"):
+        put("auth", "provider", env["AUTH_PROVIDER"])
+    ldap_vars = {"LDAP_HOST": "host", "LDAP_PORT": "port", "LDAP_BASE": "base", "LDAP_USER_OBJECT": "user_object"}
+    if not any(env.get(var) for var in ldap_vars):
+        return
+    auth = raw.get("auth")
+    if not isinstance(auth, dict):
+        auth = raw["auth"] = {}
+    ldap = auth.get("ldap")
+    if not isinstance(ldap, dict):
+        ldap = auth["ldap"] = {}
+    for var, key in ldap_vars.items():
+        if env.get(var):
+            if key == "port":
+                try:
+                    ldap[key] = int(env[var])
+                except ValueError:
+                    problems.append(f"{var}: must be a whole number, got '{env[var]}'")
+            else:
+                ldap[key] = env[var]

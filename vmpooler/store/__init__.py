@@ -1,0 +1,1 @@
+"""All Redis access lives in this package."""

@@ -1,0 +1,33 @@
+"""Redis clients and URLs built from the ``redis`` settings."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import redis
+
+
+def redis_url(cfg) -> str:
+    """The Redis URL of the settings: ``url`` wins, else server/port/password/db."""
+    if cfg.url:
+        return cfg.url
+    auth = f":{quote(cfg.password, safe='')}@" if cfg.password else ""
+    return f"redis://{auth}{cfg.server or 'localhost'}:{cfg.port}/{cfg.db}"
+
+
+def celery_broker_url(url: str) -> str:
+    """Celery names a Unix-socket Redis ``redis+socket://``; redis-py calls it ``unix://``."""
+    if url.startswith("unix://"):
+        return "redis+socket://" + url[len("unix://"):]
+    return url
+
+
+def make_client(cfg, url: str | None = None) -> redis.Redis:
+    url = url or redis_url(cfg)
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        max_connections=max(cfg.connection_pool_size, 2) * 4,
+        health_check_interval=30,
+        retry_on_timeout=True,
+    )

@@ -1,0 +1,327 @@
+"""Typed access to vmpooler's Redis state; every transition is atomic."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import redis
+
+from vmpooler.domain.states import State
+from vmpooler.domain.timefmt import format_time
+from vmpooler.store import keys, scripts
+from vmpooler.store.locks import Lease, QUEUED
+
+ALL_STATES = tuple(State)
+
+
+@dataclass
+class PoolSnapshot:
+    """Members of every state set of one pool, read in one round trip."""
+
+    members: dict[State, set[str]] = field(default_factory=dict)
+
+    def __getitem__(self, state: State) -> set[str]:
+        return self.members.get(state, set())
+
+    def state_of(self, vm: str) -> State | None:
+        for state in (State.RUNNING, State.READY, State.PENDING, State.COMPLETED, State.DISCOVERED):
+            if vm in self[state]:
+                return state
+        return None
+
+
+class RedisStore:
+    def __init__(self, client: redis.Redis, data_ttl_hours: int | None = 168):
+        self.r = client
+        self.data_ttl = int((data_ttl_hours or 0) * 3600)
+        self._move = client.register_script(scripts.MOVE)
+        self._checkout = client.register_script(scripts.CHECKOUT)
+        self._register = client.register_script(scripts.REGISTER_CLONE)
+        self._release = client.register_script(scripts.RELEASE_SLOT)
+        self._begin_migration = client.register_script(scripts.BEGIN_MIGRATION)
+
+    # ---- reads
+
+    def snapshot(self, pool: str) -> PoolSnapshot:
+        pipe = self.r.pipeline(transaction=False)
+        for state in ALL_STATES:
+            pipe.smembers(keys.state_set(state.value, pool))
+        return PoolSnapshot(dict(zip(ALL_STATES, (set(m) for m in pipe.execute()))))
+
+    def counts(self, pools: Iterable[str], states: Iterable[State] = ALL_STATES) -> dict[str, dict[State, int]]:
+        pools, states = list(pools), list(states)
+        pipe = self.r.pipeline(transaction=False)
+        for pool in pools:
+            for state in states:
+                pipe.scard(keys.state_set(state.value, pool))
+        values = iter(pipe.execute())
+        return {pool: {state: next(values) for state in states} for pool in pools}
+
+    def vm_fields(self, vms: Iterable[str], names: Iterable[str]) -> dict[str, dict[str, str | None]]:
+        vms, names = list(vms), list(names)
+        if not vms:
+            return {}
+        pipe = self.r.pipeline(transaction=False)
+        for vm in vms:
+            pipe.hmget(keys.vm(vm), names)
+        return {vm: dict(zip(names, values)) for vm, values in zip(vms, pipe.execute())}
+
+    def vm(self, name: str) -> dict[str, str]:
+        return self.r.hgetall(keys.vm(name))
+
+    def set_vm_fields(self, name: str, values: Mapping[str, str]) -> None:
+        if values:
+            self.r.hset(keys.vm(name), mapping=dict(values))
+
+    def active_times(self, pool: str) -> dict[str, str]:
+        return self.r.hgetall(keys.active(pool))
+
+    def ready_oldest_first(self, pool: str) -> list[str]:
+        """Ready VMs in hand-out order (VMs the order does not know come first)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.smembers(keys.state_set("ready", pool))
+        pipe.zrange(keys.ready_order(pool), 0, -1)
+        members, ordered = pipe.execute()
+        known = [vm for vm in ordered if vm in members]
+        return sorted(members - set(known)) + known
+
+    def contains(self, pool: str, state: State, vm: str) -> bool:
+        return bool(self.r.sismember(keys.state_set(state.value, pool), vm))
+
+    # ---- transitions
+
+    def move(self, pool: str, vm: str, src: State, dst: State | None, *,
+             fields: Mapping[str, str] | None = None, extra: list[list] | None = None) -> bool:
+        """SMOVE ``vm`` from ``src`` to ``dst`` (or SREM when ``dst`` is None) and, only if
+        it was there, apply the follow-up writes in the same atomic step."""
+        ops: list[list] = []
+        if src is State.READY:
+            ops.append(["ZREM", keys.ready_order(pool), vm])
+        if dst is State.READY:
+            ops.append(["ZADD", keys.ready_order(pool), repr(time.time()), vm])
+        if fields:
+            ops.append(["HSET", keys.vm(vm), *[str(x) for kv in fields.items() for x in kv]])
+        ops.extend(extra or [])
+        dst_key = keys.state_set(dst.value, pool) if dst else ""
+        return bool(self._move(keys=[keys.state_set(src.value, pool), dst_key], args=[vm, json.dumps(ops)]))
+
+    def mark_ready(self, pool: str, vm: str, boot_seconds: float | None, day: str) -> bool:
+        now = format_time()
+        extra = [["HSET", keys.LASTBOOT, pool, now]]
+        if boot_seconds is not None:
+            extra.append(["HSET", keys.boot_stats(day), f"{pool}:{vm}", f"{boot_seconds:.2f}"])
+        return self.move(pool, vm, State.PENDING, State.READY, fields={"ready": now}, extra=extra)
+
+    def add_discovered(self, pool: str, vms: Iterable[str]) -> None:
+        vms = list(vms)
+        if vms:
+            self.r.sadd(keys.state_set(State.DISCOVERED.value, pool), *vms)
+
+    def checkout(self, pool: str, fields: Mapping[str, str] | None = None) -> str | None:
+        """Move the oldest ready VM to running and record the checkout; None if empty."""
+        flat = [str(x) for kv in (fields or {}).items() for x in kv]
+        vm = self._checkout(
+            keys=[keys.state_set("ready", pool), keys.state_set("running", pool), keys.ready_order(pool),
+                  keys.state_set("migrating", pool), keys.active(pool)],
+            args=[format_time(), keys.vm(""), json.dumps(flat)],
+        )
+        return vm or None
+
+    def return_to_ready(self, pool: str, vm: str) -> bool:
+        """Undo a checkout (a multi-VM request that could not be filled)."""
+        extra = [["SREM", keys.state_set("migrating", pool), vm], ["HDEL", keys.active(pool), vm],
+                 ["HDEL", keys.vm(vm), "checkout", "token:token", "token:user", "lifetime"]]
+        return self.move(pool, vm, State.RUNNING, State.READY, extra=extra)
+
+    def complete_running(self, pool: str, vm: str) -> bool:
+        """running -> completed (returned by its user, or its lifetime is over)."""
+        return self.move(pool, vm, State.RUNNING, State.COMPLETED,
+                         extra=[["SREM", keys.state_set("migrating", pool), vm]])
+
+    def start_destroy(self, pool: str, vm: str) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hdel(keys.active(pool), vm)
+        pipe.hset(keys.vm(vm), "destroy", format_time())
+        pipe.expire(keys.vm(vm), self.data_ttl)
+        pipe.execute()
+
+    def finish_destroy(self, pool: str, vm: str) -> bool:
+        return bool(self.r.srem(keys.state_set("completed", pool), vm))
+
+    def forget_purged_vm(self, folder: str, vm: str) -> None:
+        """A purge destroyed ``vm`` of an unconfigured folder: expire what Redis knew."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.srem(keys.state_set("completed", folder), vm)
+        pipe.hdel(keys.active(folder), vm)
+        pipe.hset(keys.vm(vm), "destroy", format_time())
+        pipe.expire(keys.vm(vm), self.data_ttl)
+        pipe.execute()
+
+    def drop_completed(self, pool: str, vm: str) -> bool:
+        """A completed VM the provider no longer has: forget it entirely."""
+        return self.move(pool, vm, State.COMPLETED, None,
+                         extra=[["HDEL", keys.active(pool), vm], ["DEL", keys.vm(vm)]])
+
+    def forget_pending(self, pool: str, vm: str, expire: bool) -> bool:
+        extra = [["EXPIRE", keys.vm(vm), str(self.data_ttl)]] if expire else []
+        return self.move(pool, vm, State.PENDING, None, extra=extra)
+
+    # ---- clones and their slots
+
+    def register_clone(self, pool: str, vm: str, fields: Mapping[str, str], limit: int,
+                       lock_ttl: float, ondemand: bool = False) -> str:
+        """Atomically claim a clone slot and the name, and put the VM in pending.
+        Returns 'ok', 'taken' (name in use) or 'full' (no slot)."""
+        slots, counter = self._slot_keys(ondemand)
+        flat = [str(x) for kv in fields.items() for x in kv]
+        return self._register(
+            keys=[keys.vm(vm), slots, counter, keys.state_set("pending", pool), keys.vm_lock(vm)],
+            args=[vm, limit, repr(time.time()), int(lock_ttl * 1000), json.dumps(flat)],
+        )
+
+    def release_slot(self, vm: str, ondemand: bool = False) -> bool:
+        slots, counter = self._slot_keys(ondemand)
+        return bool(self._release(keys=[slots, counter], args=[vm]))
+
+    def slot_holders(self, ondemand: bool = False) -> list[str]:
+        return self.r.zrange(self._slot_keys(ondemand)[0], 0, -1)
+
+    def reset_counters(self) -> None:
+        """Make the 1.3.0 counters agree with the slot sets (start-up)."""
+        for ondemand in (False, True):
+            slots, counter = self._slot_keys(ondemand)
+            self.r.set(counter, self.r.zcard(slots))
+
+    @staticmethod
+    def _slot_keys(ondemand: bool) -> tuple[str, str]:
+        if ondemand:
+            return keys.ONDEMAND_CLONE_SLOTS, keys.ONDEMAND_CLONE_COUNTER
+        return keys.CLONE_SLOTS, keys.CLONE_COUNTER
+
+    def wait_for_slot(self, pool: str) -> None:
+        self.r.zadd(keys.CLONE_WAITING, {pool: time.time()}, nx=True)
+
+    def next_waiting_pool(self) -> str | None:
+        popped = self.r.zpopmin(keys.CLONE_WAITING)
+        return popped[0][0] if popped else None
+
+    def record_clone_time(self, pool: str, vm: str, seconds: float, day: str) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(keys.clone_stats(day), f"{pool}:{vm}", f"{seconds:.2f}")
+        pipe.hset(keys.vm(vm), "clone_time", f"{seconds:.2f}")
+        pipe.execute()
+
+    # ---- migration at checkout
+
+    def take_migrating(self, pool: str, vm: str) -> bool:
+        """Claim a just-checked-out VM for its migration evaluation."""
+        return bool(self.r.srem(keys.state_set("migrating", pool), vm))
+
+    def begin_migration(self, vm: str, limit: int) -> bool:
+        """Take one of the fleet's ``migration_limit`` places; False when all are taken."""
+        return bool(self._begin_migration(keys=[keys.MIGRATIONS], args=[vm, limit]))
+
+    def end_migration(self, vm: str) -> None:
+        self.r.srem(keys.MIGRATIONS, vm)
+
+    def reset_migrations(self) -> None:
+        self.r.delete(keys.MIGRATIONS)
+
+    # ---- leases
+
+    def vm_lease(self, vm: str, ttl: float, heartbeat: bool = False) -> Lease:
+        return Lease(self.r, keys.vm_lock(vm), ttl, heartbeat)
+
+    def pool_lease(self, pool: str, ttl: float, heartbeat: bool = True) -> Lease:
+        return Lease(self.r, keys.pool_lock(pool), ttl, heartbeat)
+
+    def locked_vms(self, vms: Iterable[str]) -> set[str]:
+        vms = list(vms)
+        if not vms:
+            return set()
+        pipe = self.r.pipeline(transaction=False)
+        for vm in vms:
+            pipe.exists(keys.vm_lock(vm))
+        return {vm for vm, held in zip(vms, pipe.execute()) if held}
+
+    def queue_vm_work(self, vm: str, ttl: float) -> bool:
+        """Claim a VM for a task about to be enqueued; False if someone works on it."""
+        return bool(self.r.set(keys.vm_lock(vm), QUEUED, nx=True, px=int(ttl * 1000)))
+
+    # ---- pool-level keys
+
+    def set_empty(self, pool: str, empty: bool) -> bool:
+        """Record whether the pool is empty; True when that changed."""
+        if empty:
+            return bool(self.r.set(keys.empty(pool), "true", nx=True))
+        return bool(self.r.delete(keys.empty(pool)))
+
+    def publish_pools(self, pools: Mapping[str, Mapping[str, str]]) -> None:
+        """Write the configured pools as 1.3.0 does at start-up (``vmpooler__pools``)."""
+        current = self.r.smembers(keys.POOLS)
+        pipe = self.r.pipeline(transaction=True)
+        for stale in current - set(pools):
+            pipe.srem(keys.POOLS, stale)
+            pipe.delete(keys.pool(stale))
+        for name, values in pools.items():
+            pipe.sadd(keys.POOLS, name)
+            pipe.delete(keys.pool(name))
+            if values:
+                pipe.hset(keys.pool(name), mapping=dict(values))
+        pipe.execute()
+
+    def pool_overrides(self, pool: str) -> tuple[str | None, str | None, str | None]:
+        """(size, template, clone_target) overrides of one pool, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for key in (keys.CONFIG_POOLSIZE, keys.CONFIG_TEMPLATE, keys.CONFIG_CLONE_TARGET):
+            pipe.hget(key, pool)
+        size, template, target = pipe.execute()
+        return size, template, target
+
+    def published_pools(self) -> dict[str, dict[str, str]]:
+        names = sorted(self.r.smembers(keys.POOLS))
+        pipe = self.r.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(keys.pool(name))
+        return dict(zip(names, pipe.execute()))
+
+    def size_overrides(self) -> dict[str, str]:
+        return self.r.hgetall(keys.CONFIG_POOLSIZE)
+
+    def template_overrides(self) -> dict[str, str]:
+        return self.r.hgetall(keys.CONFIG_TEMPLATE)
+
+    def clone_target_overrides(self) -> dict[str, str]:
+        return self.r.hgetall(keys.CONFIG_CLONE_TARGET)
+
+    def prepared_template(self, pool: str) -> str | None:
+        return self.r.hget(keys.TEMPLATE_PREPARED, pool)
+
+    def set_prepared_template(self, pool: str, template: str) -> None:
+        self.r.hset(keys.TEMPLATE_PREPARED, pool, template)
+
+    def template_has_deltas(self, template: str) -> bool:
+        return bool(self.r.sismember(keys.TEMPLATE_DELTAS, template))
+
+    def add_template_deltas(self, template: str) -> None:
+        self.r.sadd(keys.TEMPLATE_DELTAS, template)
+
+    def check_state(self, pool: str) -> dict[str, str]:
+        return self.r.hgetall(keys.pool_check_state(pool))
+
+    def set_check_state(self, pool: str, values: Mapping[str, str]) -> None:
+        self.r.hset(keys.pool_check_state(pool), mapping=dict(values))
+
+    def clone_and_ondemand_counters(self) -> tuple[int, int]:
+        clone, ondemand = self.r.mget(keys.CLONE_COUNTER, keys.ONDEMAND_CLONE_COUNTER)
+        return int(clone or 0), int(ondemand or 0)
+
+    def lastboot(self) -> dict[str, str]:
+        return self.r.hgetall(keys.LASTBOOT)
+
+    def day_stats(self, kind: str, day: str) -> dict[str, str]:
+        key = keys.boot_stats(day) if kind == "boot" else keys.clone_stats(day)
+        return self.r.hgetall(key)

@@ -1,0 +1,1 @@
+"""Celery: the app factory, the beat schedule and the (thin) tasks."""

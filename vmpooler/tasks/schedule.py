@@ -1,0 +1,48 @@
+"""The beat schedule, built from the settings by a pure function."""
+
+from __future__ import annotations
+
+from vmpooler.settings import Settings
+
+POOLS_QUEUE = "pools"
+PROVISION_QUEUE = "provision"
+VMOPS_QUEUE = "vmops"
+QUEUES = (POOLS_QUEUE, PROVISION_QUEUE, VMOPS_QUEUE)
+
+TASK_QUEUES = {
+    "vmpooler.pool.check": POOLS_QUEUE,
+    "vmpooler.pool.repopulate": POOLS_QUEUE,
+    "vmpooler.pool.migrate": POOLS_QUEUE,
+    "vmpooler.provider.purge": POOLS_QUEUE,
+    "vmpooler.ondemand.process": POOLS_QUEUE,
+    "vmpooler.vm.clone": PROVISION_QUEUE,
+    "vmpooler.vm.destroy": PROVISION_QUEUE,
+    "vmpooler.vm.create_disk": VMOPS_QUEUE,
+    "vmpooler.vm.snapshot": VMOPS_QUEUE,
+    "vmpooler.vm.revert_snapshot": VMOPS_QUEUE,
+}
+
+
+def build_beat_schedule(settings: Settings) -> dict[str, dict]:
+    """One check per pool every ``check_loop_delay_min`` seconds (the check itself
+    backs off to ``check_loop_delay_max`` while the pool is idle), plus the purge
+    of each provider that has it enabled."""
+    schedule: dict[str, dict] = {}
+    for pool in settings.pools:
+        interval, _, _ = settings.check_delays(pool)
+        schedule[f"check-pool-{pool.name}"] = {
+            "task": "vmpooler.pool.check",
+            "schedule": float(interval),
+            "args": (pool.name,),
+            # A check that waited longer than one interval is superseded by the next one.
+            "options": {"queue": POOLS_QUEUE, "expires": float(interval)},
+        }
+    for name, provider in settings.providers.items():
+        if provider.purge_unconfigured_resources and settings.pools_of_provider(name):
+            schedule[f"purge-provider-{name}"] = {
+                "task": "vmpooler.provider.purge",
+                "schedule": float(settings.config.purge_interval),
+                "args": (name,),
+                "options": {"queue": POOLS_QUEUE, "expires": float(settings.config.purge_interval)},
+            }
+    return schedule

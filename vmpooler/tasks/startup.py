@@ -1,0 +1,27 @@
+"""What a worker does once when it starts."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+
+from vmpooler.bootstrap import publish_pools
+from vmpooler.tasks.dispatch import CeleryDispatcher
+
+log = logging.getLogger("vmpooler")
+
+
+def on_worker_ready(app: Celery) -> None:
+    services = app.services
+    settings = services.settings
+    log.debug("starting vmpooler")
+    publish_pools(settings, services.store)
+    services.store.reset_counters()
+    dispatch = CeleryDispatcher(app)
+    for name, provider in settings.providers.items():
+        if provider.purge_unconfigured_resources and settings.pools_of_provider(name):
+            dispatch.purge(name)
+    # Fill pools now instead of on the first beat tick.
+    for pool in settings.pools:
+        dispatch.check(pool.name)
