@@ -6,7 +6,8 @@ from celery import Celery
 
 from vmpooler.bootstrap import Services
 from vmpooler.store.connection import celery_broker_url
-from vmpooler.tasks import pool_tasks, vm_tasks
+# Importing the task modules registers their shared tasks on every app.
+from vmpooler.tasks import pool_tasks, vm_tasks  # noqa: F401
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
 
 
@@ -29,6 +30,4 @@ def create_celery(services: Services) -> Celery:
         timezone="UTC",
     )
     app.services = services
-    pool_tasks.register(app)
-    vm_tasks.register(app)
     return app

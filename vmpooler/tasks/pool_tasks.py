@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from celery import Celery
+from celery import shared_task
 
 from vmpooler.lifecycle.check import check_pool, pass_due, record_pass
+from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.migrate import migrate_pool
 from vmpooler.lifecycle.purge import purge_provider
 from vmpooler.lifecycle.repopulate import repopulate
@@ -20,48 +21,52 @@ REPOPULATE_RETRY_SECONDS = 0.2
 REPOPULATE_MAX_RETRIES = 50
 
 
-def register(app: Celery) -> None:
-    def context(task):
-        return task.app.services.context(CeleryDispatcher(task.app))
+def task_context(task) -> Context:
+    """The lifecycle context of the app running ``task`` (each app has its own services)."""
+    return task.app.services.context(CeleryDispatcher(task.app))
 
-    @app.task(name="vmpooler.pool.check", bind=True)
-    def check(self, pool_name: str):
-        ctx = context(self)
-        pool = ctx.pool(pool_name)
-        if pool is None:
-            log.warning("[!] [%s] is not a configured pool; check skipped", pool_name)
-            return "unknown pool"
-        if not pass_due(ctx, pool):
-            return "not due"
-        lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
-        if not lease.acquire():
-            return "busy"
-        with lease:
-            try:
-                result = check_pool(ctx, pool_name)
-            except Exception as exc:  # logged like the original; the next beat tick retries
-                log.exception("[!] [%s] Error while checking the pool: %s", pool_name, exc)
-                return "error"
-            record_pass(ctx, pool, result)
-        return dataclasses.asdict(result)
 
-    @app.task(name="vmpooler.pool.repopulate", bind=True, max_retries=REPOPULATE_MAX_RETRIES)
-    def repopulate_pool(self, pool_name: str):
-        ctx = context(self)
-        pool = ctx.pool(pool_name)
-        if pool is None:
-            return 0
-        lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
-        if not lease.acquire():
-            # A check holds the pool; try again shortly so a checkout is replaced at once.
-            raise self.retry(countdown=REPOPULATE_RETRY_SECONDS)
-        with lease:
-            return repopulate(ctx, pool)
+@shared_task(name="vmpooler.pool.check", bind=True)
+def check(self, pool_name: str):
+    ctx = task_context(self)
+    pool = ctx.pool(pool_name)
+    if pool is None:
+        log.warning("[!] [%s] is not a configured pool; check skipped", pool_name)
+        return "unknown pool"
+    if not pass_due(ctx, pool):
+        return "not due"
+    lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
+    if not lease.acquire():
+        return "busy"
+    with lease:
+        try:
+            result = check_pool(ctx, pool_name)
+        except Exception as exc:  # logged like the original; the next beat tick retries
+            log.exception("[!] [%s] Error while checking the pool: %s", pool_name, exc)
+            return "error"
+        record_pass(ctx, pool, result)
+    return dataclasses.asdict(result)
 
-    @app.task(name="vmpooler.pool.migrate", bind=True)
-    def migrate(self, pool_name: str):
-        return migrate_pool(context(self), pool_name)
 
-    @app.task(name="vmpooler.provider.purge", bind=True)
-    def purge(self, provider_name: str):
-        return purge_provider(context(self), provider_name)
+@shared_task(name="vmpooler.pool.repopulate", bind=True, max_retries=REPOPULATE_MAX_RETRIES)
+def repopulate_pool(self, pool_name: str):
+    ctx = task_context(self)
+    pool = ctx.pool(pool_name)
+    if pool is None:
+        return 0
+    lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
+    if not lease.acquire():
+        # A check holds the pool; try again shortly so a checkout is replaced at once.
+        raise self.retry(countdown=REPOPULATE_RETRY_SECONDS)
+    with lease:
+        return repopulate(ctx, pool)
+
+
+@shared_task(name="vmpooler.pool.migrate", bind=True)
+def migrate(self, pool_name: str):
+    return migrate_pool(task_context(self), pool_name)
+
+
+@shared_task(name="vmpooler.provider.purge", bind=True)
+def purge(self, provider_name: str):
+    return purge_provider(task_context(self), provider_name)

@@ -1,0 +1,49 @@
+"""Shared test helpers: settings from a dict, waiting for a condition."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from vmpooler.settings import Settings, build_settings
+
+
+def make_settings(redis_url: str, pools: list[dict] | None = None, config: dict | None = None,
+                  providers: dict | None = None, **sections: Any) -> Settings:
+    raw = {
+        "config": {"task_limit": 10, "check_loop_delay_min": 1, "check_loop_delay_max": 2, **(config or {})},
+        "redis": {"url": redis_url},
+        "providers": providers if providers is not None else {"dummy": {"seed": 1}},
+        "pools": pools if pools is not None else [
+            {"name": "pool1", "size": 2, "provider": "dummy", "template": "templates/pool1"},
+        ],
+        **sections,
+    }
+    return build_settings(raw, env={"VMPOOLER_DEBUG": "1"})
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, message: str = ""):
+    """Poll ``condition`` until it is truthy; fail with ``message`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message or condition}")
+        time.sleep(interval)
+
+
+class RecordingDispatcher:
+    """A Dispatcher that only records what it was asked to start."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, tuple]] = []
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args: self.sent.append((name, args))
+
+    def of(self, kind: str) -> list[tuple]:
+        return [args for name, args in self.sent if name == kind]

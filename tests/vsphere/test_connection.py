@@ -1,0 +1,82 @@
+"""Connecting to vCenter: retries, TLS verification, dead sessions."""
+
+from __future__ import annotations
+
+import pytest
+
+from vmpooler.providers.base import ProviderError
+
+pytestmark = pytest.mark.vsphere
+
+
+def test_connects_and_counts_the_connection(make_provider, pool):
+    provider = make_provider(pools=[pool])
+    assert provider.vms_in_pool(pool["name"]) == []
+    assert provider.metrics.labels("increment") == ["connect.open"]
+
+
+def test_wrong_password_tries_max_tries_times_with_growing_sleeps(make_provider, pool):
+    provider = make_provider(pools=[pool], config={"max_tries": 3, "retry_factor": 7}, password="wrong")
+    with pytest.raises(ProviderError, match=r"cannot connect to vSphere server 127\.0\.0\.1:\d+ after 3 attempts"):
+        provider.vms_in_pool(pool["name"])
+    assert provider.metrics.labels("increment") == ["connect.fail"] * 3
+    assert provider.test_sleep.calls == [7, 14]
+
+
+def test_single_try_does_not_sleep(make_provider, pool):
+    provider = make_provider(pools=[pool], config={"max_tries": 1}, password="wrong")
+    with pytest.raises(ProviderError):
+        provider.get_vm(pool["name"], "anything")
+    assert provider.metrics.labels("increment") == ["connect.fail"]
+    assert provider.test_sleep.calls == []
+
+
+def test_certificate_is_verified_unless_insecure(make_provider, pool):
+    provider = make_provider(pools=[pool], config={"max_tries": 1}, insecure=False)
+    with pytest.raises(ProviderError, match="CERTIFICATE_VERIFY_FAILED"):
+        provider.vms_in_pool(pool["name"])
+
+
+def test_recovers_after_the_server_drops_a_failed_attempt(make_provider, pool, vcsim):
+    provider = make_provider(pools=[pool], config={"max_tries": 2, "retry_factor": 1}, port=1)
+    with pytest.raises(ProviderError):
+        provider.vms_in_pool(pool["name"])
+    assert provider.test_sleep.calls == [1]
+    assert provider.connections.available == provider.connections.size
+
+
+def test_logged_out_session_is_replaced(make_provider, pool, admin):
+    admin.clone(f"DC0/vm/{pool['folder']}", "keeper")
+    provider = make_provider(pools=[pool], connection_pool_size=1)
+    assert provider.vms_in_pool(pool["name"]) == ["keeper"]
+    with provider.connections.connection() as session:
+        session.content.sessionManager.Logout()
+    assert provider.vms_in_pool(pool["name"]) == ["keeper"]
+    assert provider.metrics.labels("increment") == ["connect.open", "connect.open"]
+
+
+def test_session_terminated_by_vcenter_is_replaced(make_provider, pool, admin):
+    provider = make_provider(pools=[pool], connection_pool_size=1)
+    assert provider.get_vm(pool["name"], "nothing-here") is None
+    with provider.connections.connection() as session:
+        key = session.content.sessionManager.currentSession.key
+    admin.content.sessionManager.TerminateSession([key])
+    assert provider.get_vm(pool["name"], "nothing-here") is None
+    assert provider.metrics.labels("increment") == ["connect.open", "connect.open"]
+
+
+def test_live_session_is_reused(make_provider, pool):
+    provider = make_provider(pools=[pool], connection_pool_size=1)
+    for _ in range(3):
+        provider.vms_in_pool(pool["name"])
+    assert provider.metrics.labels("increment") == ["connect.open"]
+
+
+def test_close_logs_sessions_out(make_provider, pool, admin):
+    provider = make_provider(pools=[pool], connection_pool_size=1)
+    provider.vms_in_pool(pool["name"])
+    with provider.connections.connection() as session:
+        key = session.content.sessionManager.currentSession.key
+    provider.close()
+    listed = {s.key for s in admin.read(admin.content.sessionManager, "sessionList")["sessionList"]}
+    assert key not in listed
