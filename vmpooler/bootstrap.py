@@ -8,10 +8,8 @@ import threading
 from functools import cached_property
 from typing import Mapping
 
-import redis
-
 from vmpooler.lifecycle.context import Context, Dispatcher
-from vmpooler.metrics import Metrics, NullMetrics
+from vmpooler.metrics import Metrics, make_metrics
 from vmpooler.providers import registry
 from vmpooler.providers.base import Provider, ProviderDeps
 from vmpooler.settings import ConfigError, Settings, load_settings, with_pools
@@ -28,7 +26,7 @@ class Services:
     def __init__(self, settings: Settings, metrics: Metrics | None = None,
                  provider_extras: Mapping[str, Mapping] | None = None):
         self.settings = settings
-        self.metrics = metrics or NullMetrics()
+        self.metrics = metrics or make_metrics(settings, lambda: self.redis)
         self._provider_extras = provider_extras or {}
         self._providers: dict[str, Provider] = {}
         self._lock = threading.Lock()
@@ -38,7 +36,7 @@ class Services:
         return redis_url(self.settings.redis)
 
     @cached_property
-    def redis(self) -> redis.Redis:
+    def redis(self):
         return make_client(self.settings.redis)
 
     @cached_property

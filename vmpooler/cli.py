@@ -1,4 +1,4 @@
-"""``vmpooler run|api|worker|beat|check-config``."""
+"""``vmpooler run|api|worker|beat|check-config|status``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import tempfile
 import time
 
 from vmpooler import bootstrap
+from vmpooler.cli_status import RedisUnreachable, status_table
 from vmpooler.logs import configure_logging
 from vmpooler.settings import ConfigError, Settings
 
@@ -60,6 +61,15 @@ def _celery(kind: str, extra: list[str]) -> list[str]:
 def _gunicorn(host: str, port: int, workers: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--access-logfile", "-", "vmpooler.api.wsgi:app"]
+
+
+def cmd_status(args) -> int:
+    try:
+        print(status_table(_load(args)))
+    except RedisUnreachable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_check_config(args) -> int:
@@ -173,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
         command = add(name, handler, f"a Celery {name}")
         command.add_argument("celery_args", nargs=argparse.REMAINDER, help="passed on to celery")
     add("check-config", cmd_check_config, "validate the configuration and print each problem")
+    add("status", cmd_status, "the pools' sizes and VM counts, read from Redis")
     return top
 
 

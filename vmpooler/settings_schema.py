@@ -162,6 +162,7 @@ class CelerySchema(Schema):
         unknown = RAISE
 
     broker_url = fields.String(load_default=None, allow_none=True)
+    visibility_timeout = fields.Integer(load_default=3600, validate=Positive)
 
 
 class ProviderSchema(Schema):

@@ -33,8 +33,12 @@ TOPOLOGY = ["-dc", "2", "-folder", "1", "-cluster", "2", "-clusterhost", "3", "-
 SOURCE_VM = "DC0_H0_VM0"
 
 
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
+    if under_ci():
         pytest.fail(f"the vSphere tests must run under CI: {reason}", pytrace=False)
     pytest.skip(reason)
 
@@ -49,7 +53,7 @@ def vim():
 
 
 @pytest.fixture(scope="session")
-def vcsim_binary(request) -> Path:
+def vcsim_binary(request, vim) -> Path:
     go = shutil.which("go")
     if go is None:
         unavailable("go is not installed (apt-get install golang-go)")
@@ -103,8 +107,10 @@ class Simulator:
 
 
 def start_simulator(binary: Path, *flags: str) -> Simulator:
-    process = subprocess.Popen([str(binary), "-username", USERNAME, "-password", PASSWORD, *TOPOLOGY, *flags],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The launcher exits when its stdin closes, so a killed test run leaves no simulator behind.
+    process = subprocess.Popen([str(binary), "-watch-stdin", "-username", USERNAME, "-password", PASSWORD,
+                                *TOPOLOGY, *flags],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready, _, _ = select.select([process.stdout], [], [], 30)
     line = process.stdout.readline() if ready else ""
     if not line:
@@ -114,12 +120,30 @@ def start_simulator(binary: Path, *flags: str) -> Simulator:
     return Simulator(process, info["url"], info["ctl"])
 
 
+def stop_simulator(simulator: Simulator) -> None:
+    simulator.process.terminate()
+    simulator.process.communicate(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def vcsim(vcsim_binary, vim) -> Simulator:
     simulator = start_simulator(vcsim_binary)
     yield simulator
-    simulator.process.terminate()
-    simulator.process.wait(timeout=10)
+    stop_simulator(simulator)
+
+
+@pytest.fixture
+def extra_vcsim(vcsim_binary, vim) -> Callable[..., Simulator]:
+    """``extra_vcsim(*flags)``: another simulator for this test only (e.g. ``-session-idle``)."""
+    started: list[Simulator] = []
+
+    def start(*flags: str) -> Simulator:
+        started.append(start_simulator(vcsim_binary, *flags))
+        return started[-1]
+
+    yield start
+    for simulator in started:
+        stop_simulator(simulator)
 
 
 @dataclass
@@ -148,7 +172,7 @@ class Admin:
 
     def folder(self, path: str) -> Any:
         """``<dc>/vm/<relative>``, created level by level."""
-        dc, _, relative = path.partition("/vm")
+        dc, _, relative = path.partition("/vm/")
         current = self.find(f"{dc}/vm")
         for name in [part for part in relative.split("/") if part]:
             child = self.content.searchIndex.FindChild(current, name)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from vmpooler.providers.base import ProviderError
@@ -37,7 +40,7 @@ def test_certificate_is_verified_unless_insecure(make_provider, pool):
         provider.vms_in_pool(pool["name"])
 
 
-def test_recovers_after_the_server_drops_a_failed_attempt(make_provider, pool, vcsim):
+def test_unreachable_server_fails_and_frees_the_pool_slot(make_provider, pool):
     provider = make_provider(pools=[pool], config={"max_tries": 2, "retry_factor": 1}, port=1)
     with pytest.raises(ProviderError):
         provider.vms_in_pool(pool["name"])
@@ -80,3 +83,30 @@ def test_close_logs_sessions_out(make_provider, pool, admin):
     provider.close()
     listed = {s.key for s in admin.read(admin.content.sessionManager, "sessionList")["sessionList"]}
     assert key not in listed
+
+
+def test_parallel_clones_share_the_pooled_sessions(make_provider, pool, monkeypatch, vim):
+    original = vim.VirtualMachine.__dict__["CloneVM_Task"]
+
+    def slow_clone(self, **kwargs):
+        time.sleep(0.1)
+        return original.__get__(self, type(self))(**kwargs)
+
+    monkeypatch.setattr(vim.VirtualMachine, "CloneVM_Task", slow_clone)
+    provider = make_provider(pools=[pool], config={"create_folders": True}, connection_pool_size=2)
+    names = [f"parallel-{index}" for index in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        created = list(executor.map(lambda name: provider.create_vm(pool["name"], name)["name"], names))
+    assert created == names
+    assert sorted(provider.vms_in_pool(pool["name"])) == names
+    assert provider.metrics.labels("increment") == ["connect.open", "connect.open"]
+
+
+def test_session_expired_while_idle_is_replaced(make_provider, extra_vcsim):
+    forgetful = extra_vcsim("-session-idle", "200ms")
+    pool = {"name": "idle-pool", "folder": "vmpooler/idle-pool", "datacenter": "DC0"}
+    provider = make_provider(pools=[pool], port=forgetful.port, connection_pool_size=1)
+    assert provider.vms_in_pool("idle-pool") == []
+    time.sleep(0.6)
+    assert provider.vms_in_pool("idle-pool") == []
+    assert provider.metrics.labels("increment") == ["connect.open", "connect.open"]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
 import pytest
 
 from vmpooler.providers import registry
 from vmpooler.providers.base import ProviderDeps
-from vmpooler.settings import ConfigError, build_settings
+from vmpooler.settings import ConfigError, build_settings, load_settings
 
 pytestmark = pytest.mark.vsphere
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "vmpooler.vsphere.yaml"
 REQUIRED = {"server": "vcenter.example.com", "username": "svc-vmpooler", "password": "secret"}
 
 
@@ -79,3 +81,12 @@ def test_missing_pyvmomi_gives_an_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyVmomi", None)
     with pytest.raises(ImportError, match=r"pip install 'vmpooler\[vsphere\]'"):
         importlib.import_module("vmpooler.providers.vsphere")
+
+
+def test_example_config_is_valid(vim):
+    settings = load_settings(str(EXAMPLE), env={})
+    assert {name: registry.validate(provider) for name, provider in settings.providers.items()} == {
+        "vsphere": [], "vsphere-lab": []}
+    provider = registry.create(settings.providers["vsphere-lab"], ProviderDeps(settings=settings))
+    assert provider.options["ready_check_port"] == 3389
+    assert provider.provided_pools == ["win-2022-x86_64"]

@@ -7,7 +7,8 @@ import time
 from flask import Flask
 
 from vmpooler import bootstrap
-from vmpooler.api import errors, status, vm
+from vmpooler.api import errors, ondemand, openapi, paths, pool_config, root, status, summary, tokens, vm, vm_ops
+from vmpooler.api import dashboard, health, request_log
 from vmpooler.lifecycle.context import Dispatcher
 from vmpooler.logs import configure_logging
 
@@ -29,6 +30,19 @@ def create_app(services: bootstrap.Services | None = None, dispatcher: Dispatche
     app.json.ensure_ascii = False
     app.extensions["vmpooler"] = {"services": services, "dispatch": dispatcher, "started": time.time()}
     errors.register(app)
+    app.register_blueprint(root.blueprint)
     app.register_blueprint(status.blueprint)
+    app.register_blueprint(summary.blueprint)
+    app.register_blueprint(tokens.blueprint)
     app.register_blueprint(vm.blueprint)
+    app.register_blueprint(vm_ops.blueprint)
+    app.register_blueprint(ondemand.blueprint)
+    app.register_blueprint(pool_config.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    app.register_blueprint(dashboard.blueprint)
+    health.register(app, services)
+    if services.settings.config.request_logger:
+        request_log.register(app)
+    # Legacy unversioned paths and /api/v3 reach the same handlers (see paths.py).
+    app.wsgi_app = paths.PathRewrite(app.wsgi_app)
     return app

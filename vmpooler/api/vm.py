@@ -1,64 +1,238 @@
-"""Checking VMs out and giving them back."""
+"""``/vm``: listing pools, checking VMs out, and one VM's details, changes and return."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import logging
+import re
 
+from flask import Blueprint, jsonify, request
+from marshmallow import ValidationError
+
+from vmpooler.api import schemas
+from vmpooler.api.auth import auth_enabled, current_token, current_user, require_token
 from vmpooler.api.errors import ApiError
-from vmpooler.api.state import context
-from vmpooler.lifecycle.checkout import checkout
+from vmpooler.api.state import api_version, context, meta
+from vmpooler.api.vm_view import vm_details
+from vmpooler.domain.timefmt import now, today
+from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
+from vmpooler.settings import Settings
+
+log = logging.getLogger("vmpooler.api")
 
 blueprint = Blueprint("vm", __name__)
 
 
 def parse_spec(spec: str) -> list[tuple[str, int]]:
-    """``pool1+pool1+pool2`` -> [("pool1", 2), ("pool2", 1)] (first-occurrence order)."""
+    """``pool1+pool1+pool2`` -> [("pool1", 2), ("pool2", 1)] (first-occurrence order).
+
+    Trailing ``+`` are dropped (as Ruby's split does); an empty name in the
+    middle or at the start stays and is then unknown.
+    """
     counts: dict[str, int] = {}
     for name in spec.rstrip("+").split("+"):
         counts[name] = counts.get(name, 0) + 1
+    if any(count > schemas.MAX_VMS_PER_POOL for count in counts.values()):
+        raise ApiError(400, f"at most {schemas.MAX_VMS_PER_POOL} VMs of one pool per request")
     return list(counts.items())
 
 
-def short_hostname(name: str, domain: str | None) -> str:
-    if domain and name.endswith("." + domain) and "." not in name[: -len(domain) - 1]:
-        return name.split(".", 1)[0]
+def known_domains(settings: Settings) -> set[str]:
+    domains = {settings.config.domain} | {p.domain for p in settings.providers.values()}
+    return {d for d in domains | {pool.domain for pool in settings.pools} if d}
+
+
+def short_hostname(name: str, settings: Settings) -> str:
+    """The VM name of a hostname: v3 cuts at the first dot; v1 strips a configured domain."""
+    schemas.check_hostname(name)
+    short, _, suffix = name.partition(".")
+    if api_version() >= 3 or suffix in known_domains(settings):
+        return short
     return name
 
 
-def checkout_response(request: list[tuple[str, int]]):
+def usage(operation: str, pool: str, user: str | None) -> None:
     ctx = context()
-    unknown = [name for name, _ in request if name not in ctx.settings.pool_names]
+    if ctx.settings.config.usage_stats:
+        ctx.metrics.increment(f"user.{user or 'unauthenticated'}.{operation}.{pool}")
+
+
+def checkout_response(wanted: list[tuple[str, int]]):
+    ctx = context()
+    settings = ctx.settings
+    unknown = [name for name, _ in wanted if name not in settings.pool_names]
     if unknown:
         for name in unknown:
             ctx.metrics.increment(f"checkout.invalid.{name or 'unknown'}")
-        raise ApiError(404)
-    allocations = checkout(ctx, [(name, count) for name, count in request if count > 0])
-    if allocations is None:
-        raise ApiError(503)
+        raise ApiError(404, "unknown pool or alias: " + ", ".join(repr(name) for name in unknown))
+    fields: dict[str, str] = {}
+    token = current_token()
+    if token is not None:
+        fields = {"token:token": token, "token:user": current_user() or ""}
+        if settings.config.vm_lifetime_auth:
+            fields["lifetime"] = str(settings.config.vm_lifetime_auth)
+    try:
+        allocations = checkout(ctx, [(name, count) for name, count in wanted if count > 0], fields)
+    except NotEnoughVms as exc:
+        raise ApiError(503, "not enough ready VMs in: " + ", ".join(exc.names)
+                       + "; nothing was checked out, try again shortly") from None
+    v3 = api_version() >= 3
     body: dict = {"ok": True}
-    for name, _ in request:
-        hosts = [a.vm for a in allocations if a.requested == name]
+    for name, _ in wanted:
+        hosts = []
+        for allocation in allocations:
+            if allocation.requested == name:
+                usage("checkout", allocation.pool, fields.get("token:user"))
+                domain = settings.domain_for(settings.pool(allocation.pool)) if v3 else None
+                hosts.append(f"{allocation.vm}.{domain}" if domain else allocation.vm)
         if hosts:
             body[name] = {"hostname": hosts[0] if len(hosts) == 1 else hosts}
-    if ctx.settings.config.domain:
-        body["domain"] = ctx.settings.config.domain
+    if settings.config.domain and not v3:
+        body["domain"] = settings.config.domain
     return jsonify(body)
 
 
-@blueprint.post("/api/v1/vm/<path:spec>", strict_slashes=False)
+@blueprint.get("/api/v1/vm")
+def list_pools():
+    """The configured pools, in configuration order (aliases are not listed).
+    ---
+    responses: {200: PoolNames}
+    """
+    return jsonify([pool.name for pool in context().settings.pools])
+
+
+@blueprint.post("/api/v1/vm")
+def post_vm():
+    """Check out VMs: a JSON object of pool (or alias) names and counts, all or nothing.
+    ---
+    body: CheckoutRequest
+    responses: {200: Checkout, 400: Error, 401: Error, 404: Error, 503: Error}
+    """
+    return checkout_response(schemas.load_counts(schemas.json_object(request.get_data())))
+
+
+@blueprint.post("/api/v1/vm/<spec>")
 def post_vm_spec(spec: str):
+    """Check out VMs named in the path, e.g. ``pool1+pool1+pool2`` (the body is ignored).
+
+    In the document the path parameter is called ``hostname``, as for the other methods of this path.
+    ---
+    responses: {200: Checkout, 400: Error, 401: Error, 404: Error, 503: Error}
+    """
     return checkout_response(parse_spec(spec))
 
 
-@blueprint.delete("/api/v1/vm/<hostname>", strict_slashes=False)
-def delete_vm(hostname: str):
+@blueprint.get("/api/v1/vm/<hostname>")
+def get_vm(hostname: str):
+    """One VM: template, lifetime, state and times, tags, snapshots, disks.
+    ---
+    responses: {200: VmInfo, 400: Error, 404: Error}
+    """
     ctx = context()
-    name = short_hostname(hostname, ctx.settings.config.domain)
-    pool = ctx.store.vm(name).get("template")
-    if not pool:
-        raise ApiError(404)
-    if not ctx.store.complete_running(pool, name):
+    name = short_hostname(hostname, ctx.settings)
+    fields = ctx.store.vm(name)
+    if not fields:
+        raise ApiError(404, f"no VM named '{name}'")
+    pool = ctx.settings.pool(fields.get("template", ""))
+    domain = ctx.settings.domain_for(pool) if pool else ctx.settings.config.domain
+    details = vm_details(name, fields, now=now(), default_lifetime=ctx.settings.config.vm_lifetime,
+                         domain=domain, v3=api_version() >= 3, resolve=ctx.resolve)
+    return jsonify({"ok": True, name: details})
+
+
+@blueprint.put("/api/v1/vm/<hostname>")
+def put_vm(hostname: str):
+    """Set a VM's lifetime (hours since checkout; needs a token when auth is on) and tags.
+    ---
+    body: ModifyVmRequest
+    responses: {200: Ok, 400: Error, 401: Error, 404: Error}
+    """
+    ctx = context()
+    name = short_hostname(hostname, ctx.settings)
+    if not meta().exists(name):
+        raise ApiError(404, f"no VM named '{name}'")
+    body = schemas.json_object(request.get_data())
+    if "lifetime" in body and auth_enabled():
+        require_token()
+    failures = [f"Unknown argument {key}." for key in body if key not in ("lifetime", "tags")]
+    try:
+        values = schemas.ModifyVmRequest().load(body)
+    except ValidationError as exc:
+        values = {}
+        failures += _messages(exc.messages)
+    limit = ctx.settings.config.max_lifetime_upper_limit
+    if limit and values.get("lifetime", 0) > limit:
+        failures.append(f"You provided a lifetime ({body['lifetime']}) that exceeds the configured "
+                        f"maximum of {limit}.")
+    tags = _filtered_tags(values.get("tags") or {}, failures)
+    if failures:
+        raise ApiError(400, " ".join(failures), failure=failures)
+    if not meta().update(name, values.get("lifetime"), tags, today()):
+        raise ApiError(404, f"no VM named '{name}'")
+    return jsonify({"ok": True})
+
+
+def _messages(errors) -> list[str]:
+    """Flatten marshmallow's nested error dict into readable lines."""
+    lines: list[str] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            for line in _messages(value):
+                lines.append(line if isinstance(value, list) or key in ("lifetime", "tags")
+                             else f"{key}: {line}")
+    elif isinstance(errors, list):
+        for item in errors:
+            lines.extend(_messages(item))
+    else:
+        lines.append(str(errors))
+    return lines
+
+
+def _filtered_tags(tags: dict[str, str | None], failures: list[str]) -> dict[str, str]:
+    settings = context().settings
+    allowed = settings.config.allowed_tags
+    if allowed is not None:
+        refused = sorted(set(tags) - set(allowed))
+        if refused:
+            failures.append(f"You provided unsupported tags ({', '.join(refused)}); "
+                            f"allowed tags are: {', '.join(allowed) or 'none'}.")
+    kept: dict[str, str] = {}
+    for name, value in tags.items():
+        if value is not None and name in settings.tagfilter:
+            value = _apply_filter(settings.tagfilter[name], value)
+        if value:
+            kept[name] = value
+    return kept
+
+
+def _apply_filter(pattern: str, value: str) -> str:
+    """1.3.0's tagfilter: a matching value becomes the concatenation of its capture groups."""
+    try:
+        match = re.search(pattern, value)
+    except re.error as exc:
+        log.error("tagfilter %r is not a valid regular expression: %s", pattern, exc)
+        return value
+    if match is None:
+        return value
+    return "".join(group or "" for group in match.groups())
+
+
+@blueprint.delete("/api/v1/vm/<hostname>")
+def delete_vm(hostname: str):
+    """Give a running VM back; it is destroyed. Needs the token it was checked out with, if any.
+    ---
+    responses: {200: Ok, 400: Error, 401: Error, 404: Error}
+    """
+    ctx = context()
+    name = short_hostname(hostname, ctx.settings)
+    fields = ctx.store.vm(name)
+    if not fields:
+        raise ApiError(404, f"no VM named '{name}'")
+    if fields.get("token:token"):
+        require_token()
+    pool = fields.get("template", "")
+    if not pool or not ctx.store.complete_running(pool, name):
         ctx.metrics.increment("delete.failed")
-        raise ApiError(404)
+        raise ApiError(404, f"'{name}' is not checked out (not in the running VMs of its pool)")
     ctx.metrics.increment("delete.success")
+    usage("destroy", pool, fields.get("token:user"))
     return jsonify({"ok": True})

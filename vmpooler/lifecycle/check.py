@@ -15,11 +15,13 @@ from vmpooler.lifecycle.clone import reap_dead_clones
 from vmpooler.lifecycle.completed import discover, schedule_destroys
 from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.pending import check_pending_vm, fail_if_timed_out
+from vmpooler.lifecycle.pool_config import apply_marks
 from vmpooler.lifecycle.ready import check_ready_vm
 from vmpooler.lifecycle.repopulate import remove_excess, repopulate
 from vmpooler.lifecycle.running import check_running_vm
 from vmpooler.lifecycle.template import evaluate_template
 from vmpooler.settings import PoolConfig
+from vmpooler.store.pool_config import WAKE_FIELD
 
 log = logging.getLogger("vmpooler.lifecycle")
 
@@ -54,6 +56,8 @@ def _each(items: Iterable[str], work: Callable[[str], object], workers: int) -> 
 def check_pool(ctx: Context, pool_name: str) -> PassResult:
     """Run one full pass. The caller holds the pool's lease."""
     result = PassResult()
+    # Cleared before the configuration is read: a change made during this pass wakes the next one.
+    ctx.store.pool_config.clear_wake(pool_name)
     pool = ctx.pool(pool_name)
     provider = ctx.provider_for(pool)
     reap_dead_clones(ctx)
@@ -74,6 +78,7 @@ def check_pool(ctx: Context, pool_name: str) -> PassResult:
         ctx.dispatch.migrate(pool.name)
         result.migrations_queued = len(snapshot[State.MIGRATING])
     evaluate_template(ctx, pool)
+    apply_marks(ctx, pool)
     result.cloned = repopulate(ctx, pool)
     remove_excess(ctx, pool, ctx.store.locked_vms(ctx.store.snapshot(pool.name)[State.PENDING]))
     return result
@@ -114,10 +119,11 @@ def _check_pending(ctx: Context, pool: PoolConfig, pending: set[str], inventory:
 
 def pass_due(ctx: Context, pool: PoolConfig, now: float | None = None) -> bool:
     """Adaptive pacing of the original: a pool is checked when its delay has passed,
-    or at once when something happened (pending VMs, ready count changed, template change)."""
+    or at once when something happened (pending VMs, ready count changed, template change,
+    a configuration change through the API)."""
     now = time.time() if now is None else now
     state = ctx.store.check_state(pool.name)
-    if not state or now >= float(state.get("next", 0)):
+    if not state or state.get(WAKE_FIELD) or now >= float(state.get("next", 0)):
         return True
     counts = ctx.store.counts([pool.name], (State.PENDING, State.READY))[pool.name]
     if counts[State.PENDING] or str(counts[State.READY]) != state.get("ready"):

@@ -48,21 +48,47 @@ def _weights(ctx: Context, candidates: list[str]) -> list[int] | None:
     return weights
 
 
+class NotEnoughVms(Exception):
+    """A checkout could not be served in full; nothing was handed out."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(", ".join(names))
+        self.names = names
+
+
 def checkout_one(ctx: Context, requested: str, fields: Mapping[str, str]) -> Allocation | None:
     for pool in backends(ctx, requested):
-        vm = ctx.store.checkout(pool, fields)
-        if vm:
+        while True:
+            vm = ctx.store.checkout(pool, fields)
+            if vm is None:
+                break
+            if ctx.settings.config.check_ready_vm_on_checkout and not _responds(ctx, pool, vm):
+                # Taken first, asked second: no other request can get it meanwhile.
+                ctx.store.complete_running(pool, vm)
+                log.info("[!] [%s] '%s' is unreachable at checkout, moved to 'completed'", pool, vm)
+                ctx.metrics.increment(f"checkout.nonresponsive.{pool}")
+                continue
             ctx.metrics.increment(f"checkout.success.{pool}")
             return Allocation(requested, pool, vm)
     return None
 
 
+def _responds(ctx: Context, pool_name: str, vm: str) -> bool:
+    pool = ctx.pool(pool_name)
+    try:
+        return bool(pool and ctx.provider_for(pool).vm_ready(pool_name, vm))
+    except Exception as exc:  # any provider error means "not usable"
+        log.info("[!] [%s] '%s' readiness check at checkout failed: %s", pool_name, vm, exc)
+        return False
+
+
 def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, str] | None = None
-             ) -> list[Allocation] | None:
+             ) -> list[Allocation]:
     """Check out ``count`` VMs for each requested name, or none at all.
 
-    ``fields`` are written to each VM's hash (token, lifetime). Returns None and
-    returns every VM taken to ready when any name cannot be served.
+    ``fields`` are written to each VM's hash (token, lifetime). When any name
+    cannot be served, every VM taken is returned to ready (checkout, token and
+    lifetime fields removed) and NotEnoughVms names what was missing.
     """
     taken: list[Allocation] = []
     empty: list[str] = []
@@ -80,7 +106,7 @@ def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, 
             ctx.store.return_to_ready(allocation.pool, allocation.vm)
         for requested in empty:
             ctx.metrics.increment(f"checkout.empty.{requested}")
-        return None
+        raise NotEnoughVms(empty)
     for pool in sorted({allocation.pool for allocation in taken}):
         ctx.dispatch.migrate(pool)
     return taken

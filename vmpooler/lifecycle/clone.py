@@ -9,12 +9,16 @@ from vmpooler.domain import hostnames
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time, seconds_since, today
 from vmpooler.lifecycle.context import LEASE_SECONDS, Context
+from vmpooler.lifecycle.ondemand_vms import retry_clone
 from vmpooler.lifecycle.pending import check_pending_vm
 from vmpooler.settings import PoolConfig
+from vmpooler.store.locks import QUEUED
 
 log = logging.getLogger("vmpooler.lifecycle")
 
 NAME_ATTEMPTS = 3
+# A registered clone still waiting for its task after this long is sent again.
+RESEND_AFTER_SECONDS = 300
 
 
 class HostnameExhausted(Exception):
@@ -69,7 +73,7 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
     """Run one registered clone. Safe to run twice: a second run finds the VM
     taken (or no longer pending) and does nothing. Returns True if it cloned."""
     pool = ctx.pool(pool_name)
-    fields = ctx.store.vm_fields([vm], ["request_id", "clone_time"])[vm]
+    fields = ctx.store.vm_fields([vm], ["request_id", "pool_alias", "clone_time"])[vm]
     ondemand = bool(fields["request_id"])
     lease = ctx.store.vm_lease(vm, LEASE_SECONDS, heartbeat=True)
     if not lease.take_over():
@@ -87,7 +91,9 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
             suffix = f" for request {fields['request_id']}" if ondemand else ""
             log.warning("[!] [%s] failed while cloning VM%s with an error: %s", pool_name, suffix, exc)
             _release_slot(ctx, vm, ondemand)
-            if not ondemand:
+            if ondemand:
+                retry_clone(ctx, pool_name, fields["request_id"], fields["pool_alias"], str(exc))
+            else:
                 ctx.dispatch.repopulate(pool_name)
             return False
         seconds = time.monotonic() - started
@@ -101,23 +107,36 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
 
 
 def _release_slot(ctx: Context, vm: str, ondemand: bool) -> None:
-    """Free the slot and hand it to the pool that waited longest for one."""
-    if ctx.store.release_slot(vm, ondemand) and not ondemand:
-        waiting = ctx.store.next_waiting_pool()
-        if waiting:
-            ctx.dispatch.repopulate(waiting)
+    """Free the slot and hand it to the pool (or the on-demand queue) that waits for one."""
+    if not ctx.store.release_slot(vm, ondemand):
+        return
+    if ondemand:
+        ctx.dispatch.ondemand()
+        return
+    waiting = ctx.store.next_waiting_pool()
+    if waiting:
+        ctx.dispatch.repopulate(waiting)
 
 
-def reap_dead_clones(ctx: Context) -> int:
-    """Free slots whose clone died with its worker; their VMs go to completed."""
+def reap_dead_clones(ctx: Context, now: float | None = None) -> int:
+    """Recover clones whose worker died: a slot whose lease lapsed is freed and its
+    VM goes to completed; a clone still queued long after it was sent is sent again
+    (its task may have died with a worker before it was ever enqueued). Returns the
+    number of slots freed."""
+    now = time.time() if now is None else now
+    resend_after = min(ctx.settings.celery.visibility_timeout, RESEND_AFTER_SECONDS)
     reaped = 0
     for ondemand in (False, True):
         holders = ctx.store.slot_holders(ondemand)
-        if not holders:
-            continue
-        alive = ctx.store.locked_vms(holders)
-        details = ctx.store.vm_fields([vm for vm in holders if vm not in alive], ["pool", "clone_time", "clone"])
-        for vm, fields in details.items():
+        locks = ctx.store.lock_values(holders)
+        details = ctx.store.vm_fields(holders, ["pool", "clone_time", "clone"])
+        for vm, registered in holders.items():
+            fields = details[vm]
+            if locks[vm] == QUEUED and now - registered > resend_after and fields["pool"]:
+                ctx.store.touch_slot(vm, ondemand)
+                ctx.dispatch.clone(fields["pool"], vm)
+            if locks[vm] is not None:
+                continue
             pool = fields["pool"]
             if pool and not fields["clone_time"] and ctx.store.move(pool, vm, State.PENDING, State.COMPLETED):
                 age = seconds_since(fields["clone"]) or 0

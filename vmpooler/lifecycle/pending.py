@@ -7,6 +7,7 @@ import logging
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import seconds_since, today
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
+from vmpooler.lifecycle.ondemand_vms import promote_for_request, retry_clone
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -35,7 +36,9 @@ def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool =
 
 
 def promote(ctx: Context, pool: PoolConfig, vm: str) -> bool:
-    fields = ctx.store.vm_fields([vm], ["clone"])[vm]
+    fields = ctx.store.vm_fields([vm], ["clone", "request_id", "pool_alias"])[vm]
+    if fields["request_id"]:
+        return promote_for_request(ctx, pool, vm, fields)
     boot = seconds_since(fields["clone"])
     if not ctx.store.mark_ready(pool.name, vm, boot, today()):
         return False
@@ -48,15 +51,21 @@ def promote(ctx: Context, pool: PoolConfig, vm: str) -> bool:
 def fail_if_timed_out(ctx: Context, pool: PoolConfig, vm: str, in_inventory: bool) -> bool:
     """Give up on a VM pending for longer than the pool's timeout."""
     timeout = ctx.settings.pool_timeout(pool)
-    age = seconds_since(ctx.store.vm_fields([vm], ["clone"])[vm]["clone"])
+    fields = ctx.store.vm_fields([vm], ["clone", "request_id", "pool_alias"])[vm]
+    age = seconds_since(fields["clone"])
     # A VM without a readable clone time would otherwise stay pending forever.
     if age is not None and age <= timeout * 60:
         return False
     if in_inventory:
-        if ctx.store.move(pool.name, vm, State.PENDING, State.COMPLETED):
+        failed = ctx.store.move(pool.name, vm, State.PENDING, State.COMPLETED)
+        if failed:
             ctx.metrics.increment(f"errors.markedasfailed.{pool.name}")
             log.debug("[!] [%s] '%s' marked as 'failed' after %s minutes", pool.name, vm, timeout)
-        return True
-    if ctx.store.forget_pending(pool.name, vm, expire=True):
-        log.debug("[!] [%s] '%s' no longer exists. Removing from pending.", pool.name, vm)
+    else:
+        failed = ctx.store.forget_pending(pool.name, vm, expire=True)
+        if failed:
+            log.debug("[!] [%s] '%s' no longer exists. Removing from pending.", pool.name, vm)
+    if failed and fields["request_id"]:
+        retry_clone(ctx, pool.name, fields["request_id"], fields["pool_alias"],
+                    f"'{vm}' was not ready after {timeout} minutes")
     return True

@@ -7,6 +7,7 @@ import logging
 from vmpooler.domain.states import State
 from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.template import retire
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -46,10 +47,10 @@ def remove_excess(ctx: Context, pool: PoolConfig, locked: set[str]) -> int:
         return 0
     removed = 0
     for vm in ctx.store.ready_oldest_first(pool.name)[:excess]:
-        if ctx.store.move(pool.name, vm, State.READY, State.COMPLETED):
+        if retire(ctx, pool.name, vm, State.READY):
             removed += 1
     for vm in sorted(snapshot[State.PENDING] - locked)[: excess - removed]:
-        if ctx.store.move(pool.name, vm, State.PENDING, State.COMPLETED):
+        if retire(ctx, pool.name, vm, State.PENDING):
             removed += 1
     if removed:
         log.info("[*] [%s] removed %s VMs above the pool size of %s", pool.name, removed, pool.size)

@@ -38,7 +38,9 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def status(store: RedisStore, pools: list[PoolConfig], uptime: float, views: set[str] | None = None) -> dict:
+def status(store: RedisStore, pools: list[PoolConfig], uptime: float, views: set[str] | None = None,
+           with_requested: bool = False) -> dict:
+    """1.3.0's status; ``with_requested`` adds v3's count of waiting on-demand requests to ``queue``."""
     views = set(VIEWS) if views is None else views
     names = [pool.name for pool in pools]
     counts = store.counts(names, (State.READY, State.RUNNING, State.PENDING, State.COMPLETED))
@@ -67,6 +69,10 @@ def status(store: RedisStore, pools: list[PoolConfig], uptime: float, views: set
                 empty.append(pool.name)
     if "queue" in views:
         result["queue"] = _queue(store, names, counts)
+        if with_requested:
+            requested = store.ondemand_requests_waiting()
+            result["queue"] = {"requested": requested, **result["queue"]}
+            result["queue"]["total"] += requested
     ok = not empty
     result["status"] = {"ok": ok, "message": "Battle station fully armed and operational." if ok
                         else f"Found {len(empty)} empty pools."}
@@ -86,3 +92,22 @@ def _queue(store: RedisStore, names: list[str], counts: dict) -> dict:
              "ready": total(State.READY), "running": total(State.RUNNING), "completed": total(State.COMPLETED)}
     queue["total"] = pending + queue["ready"] + queue["running"] + queue["completed"]
     return queue
+
+
+def poolstat(store: RedisStore, pools: list[PoolConfig], wanted: set[str]) -> dict:
+    """``/poolstat``: size, alias and ready count of the pools named (or aliased) in ``wanted``."""
+    chosen = [pool for pool in pools if pool.name in wanted or wanted & set(pool.alias)]
+    counts = store.counts([pool.name for pool in chosen], (State.READY,))
+    result: dict = {}
+    for pool in chosen:
+        entry: dict = {"max": pool.size}
+        if pool.alias_raw:
+            entry["alias"] = pool.alias_raw
+        entry["ready"] = counts[pool.name][State.READY]
+        result[pool.name] = entry
+    return {"pools": result}
+
+
+def total_running(store: RedisStore, pools: list[PoolConfig]) -> int:
+    counts = store.counts([pool.name for pool in pools], (State.RUNNING,))
+    return sum(entry[State.RUNNING] for entry in counts.values())

@@ -130,3 +130,32 @@ def dummy_inventory(provider: str, pool_name: str) -> str:
 def dummy_pools(provider: str) -> str:
     """SET of the pools a dummy provider instance holds VMs for."""
     return f"{PREFIX}dummy__{provider}__pools"
+
+
+def config_lock(pool_name: str) -> str:
+    """Lease serialising runtime configuration changes of one pool across the fleet."""
+    return f"{PREFIX}lock__config__{pool_name}"
+
+
+ONDEMAND_LOCK = f"{PREFIX}lock__ondemand"
+"""Lease held while one worker processes the on-demand queues."""
+
+ONDEMAND_WAKE = f"{PREFIX}ondemand__wake"
+"""STRING set when on-demand work arrives; the lease holder runs again if it is set."""
+
+# ---- Monitoring keys added by this port
+
+PROMETHEUS_COUNTERS = f"{PREFIX}prometheus__counters"
+"""HASH series -> total: Prometheus counters summed over every process of the deployment."""
+
+PROMETHEUS_GAUGES = f"{PREFIX}prometheus__gauges"
+"""HASH series -> last value set by any process."""
+
+PROMETHEUS_HISTOGRAMS = f"{PREFIX}prometheus__histograms"
+"""HASH series+bucket -> observations in that bucket alone (made cumulative when served)."""
+
+HEALTH_BEAT = f"{PREFIX}health__beat"
+"""STRING epoch seconds of beat's last heartbeat."""
+
+HEALTH_WORKERS = f"{PREFIX}health__workers"
+"""HASH Celery worker hostname -> epoch seconds it was last seen alive."""

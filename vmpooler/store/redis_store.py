@@ -13,6 +13,8 @@ from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys, scripts
 from vmpooler.store.locks import Lease, QUEUED
+from vmpooler.store.ondemand import OndemandStore
+from vmpooler.store.pool_config import PoolConfigStore
 
 ALL_STATES = tuple(State)
 
@@ -42,6 +44,9 @@ class RedisStore:
         self._register = client.register_script(scripts.REGISTER_CLONE)
         self._release = client.register_script(scripts.RELEASE_SLOT)
         self._begin_migration = client.register_script(scripts.BEGIN_MIGRATION)
+        self.ondemand = OndemandStore(client, self.data_ttl)
+        self.pool_config = PoolConfigStore(client)
+        self._set_field = client.register_script(scripts.SET_FIELD_IF_EXISTS)
 
     # ---- reads
 
@@ -75,6 +80,14 @@ class RedisStore:
     def set_vm_fields(self, name: str, values: Mapping[str, str]) -> None:
         if values:
             self.r.hset(keys.vm(name), mapping=dict(values))
+
+    def append_disk(self, vm: str, disk: str) -> bool:
+        """Record an attached disk (``disk`` = ``+8gb:+16gb``) unless the VM is gone."""
+        return bool(self._set_field(keys=[keys.vm(vm)], args=["disk", disk, "append"]))
+
+    def record_snapshot(self, vm: str, snapshot: str, when: str) -> bool:
+        """``snapshot:<name>`` = time, unless the VM's hash is gone (destroyed meanwhile)."""
+        return bool(self._set_field(keys=[keys.vm(vm)], args=[f"snapshot:{snapshot}", when, "set"]))
 
     def active_times(self, pool: str) -> dict[str, str]:
         return self.r.hgetall(keys.active(pool))
@@ -186,8 +199,16 @@ class RedisStore:
         slots, counter = self._slot_keys(ondemand)
         return bool(self._release(keys=[slots, counter], args=[vm]))
 
-    def slot_holders(self, ondemand: bool = False) -> list[str]:
-        return self.r.zrange(self._slot_keys(ondemand)[0], 0, -1)
+    def slot_holders(self, ondemand: bool = False) -> dict[str, float]:
+        """VM -> epoch its clone was registered (or last re-sent)."""
+        return dict(self.r.zrange(self._slot_keys(ondemand)[0], 0, -1, withscores=True))
+
+    def touch_slot(self, vm: str, ondemand: bool = False) -> None:
+        self.r.zadd(self._slot_keys(ondemand)[0], {vm: time.time()}, xx=True)
+
+    def lock_values(self, vms: Iterable[str]) -> dict[str, str | None]:
+        vms = list(vms)
+        return dict(zip(vms, self.r.mget([keys.vm_lock(vm) for vm in vms]))) if vms else {}
 
     def reset_counters(self) -> None:
         """Make the 1.3.0 counters agree with the slot sets (start-up)."""
@@ -318,6 +339,13 @@ class RedisStore:
     def clone_and_ondemand_counters(self) -> tuple[int, int]:
         clone, ondemand = self.r.mget(keys.CLONE_COUNTER, keys.ONDEMAND_CLONE_COUNTER)
         return int(clone or 0), int(ondemand or 0)
+
+    def ondemand_requests_waiting(self) -> int:
+        """On-demand requests received or being provisioned (v3 ``/status`` ``requested``)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zcard(keys.PROVISIONING_REQUEST)
+        pipe.zcard(keys.PROVISIONING_PROCESSING)
+        return sum(pipe.execute())
 
     def lastboot(self) -> dict[str, str]:
         return self.r.hgetall(keys.LASTBOOT)

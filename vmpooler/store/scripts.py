@@ -56,6 +56,17 @@ redis.call('SET', KEYS[2], redis.call('ZCARD', KEYS[1]))
 return removed
 """
 
+# Set hash field ARGV[1] of KEYS[1] to ARGV[2] only while the hash exists (a VM
+# destroyed meanwhile is not brought back); ARGV[3]='append' joins with ':' instead.
+SET_FIELD_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local value = ARGV[2]
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[3] == 'append' and current and current ~= '' then value = current .. ':' .. value end
+redis.call('HSET', KEYS[1], ARGV[1], value)
+return 1
+"""
+
 # KEYS: migrations set; ARGV: vm, limit.
 BEGIN_MIGRATION = """
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end

@@ -6,8 +6,8 @@ from celery import Celery
 
 from vmpooler.bootstrap import Services
 from vmpooler.store.connection import celery_broker_url
-# Importing the task modules registers their shared tasks on every app.
-from vmpooler.tasks import pool_tasks, vm_tasks  # noqa: F401
+# Importing the task modules registers their shared tasks on every app (signals: their receivers).
+from vmpooler.tasks import ondemand_tasks, pool_tasks, vm_tasks, vmops_tasks, heartbeat, signals  # noqa: F401
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
 
 
@@ -25,9 +25,20 @@ def create_celery(services: Services) -> Celery:
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=_transport_options(settings.celery.visibility_timeout),
         beat_schedule=build_beat_schedule(settings),
+        # Celery's persistent scheduler, also recording in Redis that beat ticks (/healthcheck).
+        beat_scheduler="vmpooler.tasks.beat:Scheduler",
         timezone="UTC",
     )
     app.services = services
     return app
+
+
+def _transport_options(visibility_timeout: int) -> dict:
+    """A task whose worker died unacknowledged is delivered again after the
+    visibility timeout; a short timeout also sweeps for such tasks more often."""
+    options = {"visibility_timeout": visibility_timeout}
+    if visibility_timeout < 60:
+        options.update(unacked_restore_interval=max(1, visibility_timeout // 2), unacked_restore_throttle=1)
+    return options

@@ -29,5 +29,17 @@ class CeleryDispatcher:
     def migrate(self, pool: str) -> None:
         self.send("vmpooler.pool.migrate", pool)
 
+    def ondemand(self) -> None:
+        self.send("vmpooler.ondemand.process")
+
     def purge(self, provider: str) -> None:
         self.send("vmpooler.provider.purge", provider)
+
+    def create_disk(self, vm: str, size_gb: str) -> None:
+        self.send("vmpooler.vm.create_disk", vm, size_gb)
+
+    def snapshot(self, vm: str, snapshot: str) -> None:
+        self.send("vmpooler.vm.snapshot", vm, snapshot)
+
+    def revert_snapshot(self, vm: str, snapshot: str) -> None:
+        self.send("vmpooler.vm.revert_snapshot", vm, snapshot)

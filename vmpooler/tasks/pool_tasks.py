@@ -26,7 +26,7 @@ def task_context(task) -> Context:
     return task.app.services.context(CeleryDispatcher(task.app))
 
 
-@shared_task(name="vmpooler.pool.check", bind=True)
+@shared_task(name="vmpooler.pool.check", bind=True, max_retries=REPOPULATE_MAX_RETRIES)
 def check(self, pool_name: str):
     ctx = task_context(self)
     pool = ctx.pool(pool_name)
@@ -37,6 +37,9 @@ def check(self, pool_name: str):
         return "not due"
     lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
     if not lease.acquire():
+        if ctx.store.pool_config.woken(pool_name) and self.request.retries < REPOPULATE_MAX_RETRIES:
+            # A configuration change waits for the pass in progress, not for the next tick.
+            raise self.retry(countdown=REPOPULATE_RETRY_SECONDS)
         return "busy"
     with lease:
         try:

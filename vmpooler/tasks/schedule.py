@@ -20,13 +20,19 @@ TASK_QUEUES = {
     "vmpooler.vm.create_disk": VMOPS_QUEUE,
     "vmpooler.vm.snapshot": VMOPS_QUEUE,
     "vmpooler.vm.revert_snapshot": VMOPS_QUEUE,
+    "vmpooler.health.heartbeat": POOLS_QUEUE,
 }
+
+HEARTBEAT_TASK = "vmpooler.health.heartbeat"
+HEARTBEAT_SECONDS = 10.0
+"""How often beat proves itself alive; ``/healthcheck`` allows a few missed beats."""
 
 
 def build_beat_schedule(settings: Settings) -> dict[str, dict]:
     """One check per pool every ``check_loop_delay_min`` seconds (the check itself
-    backs off to ``check_loop_delay_max`` while the pool is idle), plus the purge
-    of each provider that has it enabled."""
+    backs off to ``check_loop_delay_max`` while the pool is idle), the on-demand
+    queues every global ``check_loop_delay_min`` (a request is also processed at
+    once when it arrives), plus the purge of each provider that has it enabled."""
     schedule: dict[str, dict] = {}
     for pool in settings.pools:
         interval, _, _ = settings.check_delays(pool)
@@ -37,6 +43,12 @@ def build_beat_schedule(settings: Settings) -> dict[str, dict]:
             # A check that waited longer than one interval is superseded by the next one.
             "options": {"queue": POOLS_QUEUE, "expires": float(interval)},
         }
+    ondemand_interval = float(settings.config.check_loop_delay_min)
+    schedule["ondemand-process"] = {
+        "task": "vmpooler.ondemand.process",
+        "schedule": ondemand_interval,
+        "options": {"queue": POOLS_QUEUE, "expires": ondemand_interval},
+    }
     for name, provider in settings.providers.items():
         if provider.purge_unconfigured_resources and settings.pools_of_provider(name):
             schedule[f"purge-provider-{name}"] = {
@@ -45,4 +57,9 @@ def build_beat_schedule(settings: Settings) -> dict[str, dict]:
                 "args": (name,),
                 "options": {"queue": POOLS_QUEUE, "expires": float(settings.config.purge_interval)},
             }
+    schedule["heartbeat"] = {
+        "task": HEARTBEAT_TASK,
+        "schedule": HEARTBEAT_SECONDS,
+        "options": {"queue": POOLS_QUEUE, "expires": HEARTBEAT_SECONDS},
+    }
     return schedule

@@ -18,6 +18,8 @@ def on_worker_ready(app: Celery) -> None:
     log.debug("starting vmpooler")
     publish_pools(settings, services.store)
     services.store.reset_counters()
+    # As the original: migrations a killed worker left behind must not hold places forever.
+    services.store.reset_migrations()
     dispatch = CeleryDispatcher(app)
     for name, provider in settings.providers.items():
         if provider.purge_unconfigured_resources and settings.pools_of_provider(name):

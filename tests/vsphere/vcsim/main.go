@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -18,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -44,11 +44,10 @@ type control struct {
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "SOAP listen address")
 	ctl := flag.String("ctl", "127.0.0.1:0", "control endpoint listen address")
-	useTLS := flag.Bool("tls", true, "serve SOAP over https with a self-signed certificate")
 	username := flag.String("username", "", "accepted user name (empty: any non-empty credentials)")
 	password := flag.String("password", "", "accepted password")
 	idle := flag.Duration("session-idle", 0, "expire sessions idle this long (0: never)")
-	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. CloneVM_Task=500,Destroy_Task=100 (ms)")
+	watchStdin := flag.Bool("watch-stdin", false, "exit when stdin closes (the parent died)")
 	model := simulator.VPX()
 	flag.IntVar(&model.Datacenter, "dc", model.Datacenter, "datacenters")
 	flag.IntVar(&model.Folder, "folder", model.Folder, "datacenters placed inside a folder")
@@ -61,11 +60,6 @@ func main() {
 	flag.IntVar(&model.Portgroup, "pg", model.Portgroup, "distributed port groups")
 	flag.Parse()
 
-	delays, err := parseDelays(*methodDelay)
-	if err != nil {
-		log.Fatal(err)
-	}
-	model.DelayConfig.MethodDelay = delays
 	simulator.SessionIdleTimeout = *idle
 
 	if err := model.Create(); err != nil {
@@ -78,9 +72,8 @@ func main() {
 		listenURL.User = url.UserPassword(*username, *password)
 	}
 	model.Service.Listen = listenURL
-	if *useTLS {
-		model.Service.TLS = new(tls.Config)
-	}
+	// https with a self-signed certificate, as a vCenter often has.
+	model.Service.TLS = new(tls.Config)
 	server := model.Service.NewServer()
 	defer server.Close()
 
@@ -106,26 +99,13 @@ func main() {
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	<-stop
-}
-
-func parseDelays(text string) (map[string]int, error) {
-	delays := map[string]int{}
-	for _, item := range strings.Split(text, ",") {
-		if item == "" {
-			continue
-		}
-		parts := strings.SplitN(item, "=", 2)
-		if len(parts) != 2 {
-			return nil, fmt.Errorf("-method-delay: %q is not Method=ms", item)
-		}
-		ms, err := strconv.Atoi(parts[1])
-		if err != nil {
-			return nil, fmt.Errorf("-method-delay: %q: %v", item, err)
-		}
-		delays[parts[0]] = ms
+	if *watchStdin {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop <- syscall.SIGTERM
+		}()
 	}
-	return delays, nil
+	<-stop
 }
 
 // isolateHosts gives every host its own hardware records (the model shares the

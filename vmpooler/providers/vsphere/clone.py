@@ -43,8 +43,7 @@ def network_backing(content: Any, network: Any, name: str) -> Any:
         switch = props.read(content, group["config.distributedVirtualSwitch"], ["uuid"])
         port = vim.dvs.PortConnection(portgroupKey=group["key"], switchUuid=switch["uuid"])
         return vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(port=port)
-    return vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName=name, network=network,
-                                                                  useAutoDetect=False)
+    return vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName=name, network=network, useAutoDetect=False)
 
 
 def nic_change(template_devices: list[Any], backing: Any, name: str) -> Any | None:

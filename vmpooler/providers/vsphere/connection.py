@@ -36,19 +36,18 @@ class Connector:
     """Opens service instances: ``max_tries`` attempts, sleeping ``try * retry_factor`` between them."""
 
     def __init__(self, endpoint: Endpoint, metrics: Metrics, max_tries: int, retry_factor: float,
-                 sleep: Callable[[float], None], opener: Callable[[Endpoint], Any] | None = None):
+                 sleep: Callable[[float], None]):
         self.endpoint = endpoint
         self.metrics = metrics
         self.max_tries = max(1, max_tries)
         self.retry_factor = retry_factor
         self.sleep = sleep
-        self._opener = opener or Endpoint.open
 
     def __call__(self) -> Any:
         attempt = 1
         while True:
             try:
-                si = self._opener(self.endpoint)
+                si = self.endpoint.open()
             except Exception as exc:
                 self.metrics.increment("connect.fail")
                 if attempt >= self.max_tries:

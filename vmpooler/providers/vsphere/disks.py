@@ -49,8 +49,7 @@ def add_disk(content: Any, *, vm: Any, vm_name: str, devices: list[Any], datacen
     capacity_kb = size_gb * 1024 * 1024
     file_spec = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(capacityKb=capacity_kb, adapterType="lsiLogic",
                                                                  diskType="thin")
-    task = content.virtualDiskManager.CreateVirtualDisk_Task(name=file_name, datacenter=datacenter,
-                                                              spec=file_spec)
+    task = content.virtualDiskManager.CreateVirtualDisk_Task(name=file_name, datacenter=datacenter, spec=file_spec)
     wait(task, f"creating disk {file_name}")
     disk = vim.vm.device.VirtualDisk(
         key=-1, controllerKey=controller.key, unitNumber=unit, capacityInKB=capacity_kb,

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from vmpooler.providers.base import ProviderError
 from vmpooler.providers.vsphere import props
@@ -136,10 +136,9 @@ class Selection:
 class HostSelector:
     """Per-compute-resource cache of host selections, refreshed after ``max_age`` seconds."""
 
-    def __init__(self, max_age: float, limit: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, max_age: float, limit: float):
         self.max_age = max_age
         self.limit = limit
-        self.clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, Selection] = {}
         self._key_locks: dict[str, threading.Lock] = {}
@@ -150,8 +149,9 @@ class HostSelector:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             entry = self._entries.get(key)
-            if entry is None or self.clock() - entry.taken_at > self.max_age:
-                entry = Selection.of(self._assess(content, compute_resource), self.clock())
+            # A selection without candidates is not kept: hosts may recover any moment.
+            if entry is None or not entry.best or time.monotonic() - entry.taken_at > self.max_age:
+                entry = Selection.of(self._assess(content, compute_resource), time.monotonic())
                 self._entries[key] = entry
             return entry
 

@@ -97,6 +97,8 @@ def wait_for_task(content: Any, task: Any, timeout: float, what: str,
         if state == vim.TaskInfo.State.error:
             fault = info.get("info.error")
             message = getattr(fault, "msg", None) or type(fault).__name__
+            if getattr(fault, "invalidProperty", None):
+                message += f" ({fault.invalidProperty})"
             raise TaskFailed(f"{what} failed: {message}", fault)
         if clock() >= deadline:
             raise ProviderError(f"{what} did not finish within {timeout:g} seconds")

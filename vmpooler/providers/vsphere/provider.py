@@ -7,7 +7,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from vmpooler.providers.base import MigrationResult, Provider, ProviderDeps, ProviderError, PurgeResult
 from vmpooler.providers.vsphere import clone, disks, props, vmops
@@ -25,18 +25,17 @@ class VSphereProvider(Provider):
     default_pool_timeout = 60
 
     def __init__(self, config: ProviderConfig, deps: ProviderDeps, *, resolver: Resolver | None = None,
-                 sleep: Callable[[float], None] | None = None, opener: Callable[[Endpoint], Any] | None = None):
-        """``resolver`` maps a VM's DNS name to the address ``vm_ready`` connects to; ``sleep``
-        is used between connection attempts; ``opener`` opens one service instance.
-        Each falls back to ``deps.extras`` and then to the real thing."""
+                 sleep: Callable[[float], None] | None = None):
+        """``resolver`` maps a VM's DNS name to the address ``vm_ready`` connects to (default:
+        the system resolver); ``sleep`` waits between connection attempts. Both may also come
+        from ``deps.extras`` (``"resolver"``, ``"sleep"``)."""
         super().__init__(config, deps)
         settings = self.settings.config
         endpoint = Endpoint(server=self.options["server"], port=self.options["port"],
                             username=self.options["username"], password=self.options["password"],
                             insecure=self.options["insecure"], timeout=self.options["vsphere_timeout"])
         self._connector = Connector(endpoint, self.metrics, settings.max_tries, settings.retry_factor,
-                                    sleep or deps.extras.get("sleep") or time.sleep,
-                                    opener or deps.extras.get("opener"))
+                                    sleep or deps.extras.get("sleep") or time.sleep)
         self._resolver = resolver or deps.extras.get("resolver")
         self._sessions: list[Session] = []
         self._sessions_lock = threading.Lock()
@@ -135,7 +134,12 @@ class VSphereProvider(Provider):
             return None
         with self._session() as session:
             vm = self._find_vm(self._inventory(session), pool, vm_name)
-            return vmops.describe(session.content, vm, pool.name, pool.template) if vm is not None else None
+            if vm is None:
+                return None
+            try:
+                return vmops.describe(session.content, vm, pool.name, pool.template)
+            except vmodl.fault.ManagedObjectNotFound:
+                return None  # destroyed between the lookup and the read
 
     def get_vm_host(self, pool_name: str, vm_name: str) -> str | None:
         found = self.get_vm(pool_name, vm_name)
@@ -161,7 +165,7 @@ class VSphereProvider(Provider):
                 change = self._network_change(session, inventory, dc, pool, template)
                 if change is not None:
                     config.deviceChange = [change]
-            resource_pool, host = self._placement(session, inventory, dc, pool)
+            resource_pool, host = self._placement(session, inventory, dc, pool, template)
             spec = clone.clone_spec(config=config, linked=self._linked_clone(pool),
                                     datastore=self._datastore(inventory, dc, pool) if pool.datastore else None,
                                     pool=resource_pool, host=host)
@@ -192,16 +196,23 @@ class VSphereProvider(Provider):
         backing = clone.network_backing(session.content, network, pool.network)
         return clone.nic_change(list(devices or ()), backing, pool.network)
 
-    def _placement(self, session: Session, inventory: Inventory, dc: str, pool: PoolConfig) -> tuple[Any, Any]:
-        """The resource pool (and host, under ``manage_host_selection``) the clone goes to."""
+    def _placement(self, session: Session, inventory: Inventory, dc: str, pool: PoolConfig,
+                   template: Any) -> tuple[Any, Any]:
+        """The resource pool (and host, under ``manage_host_selection``) the clone goes to.
+
+        Without a ``clone_target`` the clone stays in the template's cluster: vCenter
+        needs a resource pool to clone a template at all.
+        """
         target = pool.clone_target or self.settings.config.clone_target
-        if not target:
-            if self.settings.config.manage_host_selection:
+        if target:
+            compute = inventory.compute_resource(dc, target)
+            if compute is None:
+                raise ProviderError(f"Cluster {target} cannot be found for pool {pool.name} in datacenter {dc}")
+        else:
+            compute = self._compute_resource_of(session, template)
+            if compute is None:
                 raise ProviderError(f"cluster for pool {pool.name} cannot be identified: set clone_target")
-            return None, None
-        compute = inventory.compute_resource(dc, target)
-        if compute is None:
-            raise ProviderError(f"Cluster {target} cannot be found for pool {pool.name} in datacenter {dc}")
+            target = props.read(session.content, compute, ["name"]).get("name", "")
         resource_pool = props.read(session.content, compute, ["resourcePool"]).get("resourcePool")
         if not self.settings.config.manage_host_selection:
             return resource_pool, None
@@ -209,6 +220,11 @@ class VSphereProvider(Provider):
         self.logger.debug("[%s] cloning onto host %s (cpu %.1f%%, memory %.1f%%)",
                           pool.name, chosen.name, chosen.cpu, chosen.memory)
         return resource_pool, vim.HostSystem(chosen.moid, session.si._stub)
+
+    @staticmethod
+    def _compute_resource_of(session: Session, vm: Any) -> Any | None:
+        host = props.read(session.content, vm, ["runtime.host"]).get("runtime.host")
+        return props.read(session.content, host, ["parent"]).get("parent") if host is not None else None
 
     def create_template_delta_disks(self, pool: PoolConfig) -> None:
         template_path = self._template_path(pool)
@@ -219,11 +235,24 @@ class VSphereProvider(Provider):
             if template is None:
                 raise ProviderError(f"Pool {pool.name} specifies a template VM of {template_path} "
                                     f"which does not exist for the provider {self.name}")
-            devices = props.read(session.content, template, ["config.hardware.device"]).get("config.hardware.device")
-            changes = disks.delta_layer_changes(list(devices or ()))
-            if changes:
-                task = template.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=changes))
-                self._wait(session)(task, f"adding delta disks to {template_path}")
+            values = props.read(session.content, template, ["config.hardware.device", "config.template"])
+            changes = disks.delta_layer_changes(list(values.get("config.hardware.device") or ()))
+            if not changes:
+                return
+            spec = vim.vm.ConfigSpec(deviceChange=changes)
+            what = f"adding delta disks to {template_path}"
+            if not values.get("config.template"):
+                self._wait(session)(template.ReconfigVM_Task(spec=spec), what)
+                return
+            # vSphere changes no hardware of a template: turn it into a VM for the change.
+            compute = self._compute_resource_of(session, template)
+            if compute is None:
+                raise ProviderError(f"template {template_path} has no host to be reconfigured on")
+            template.MarkAsVirtualMachine(pool=props.read(session.content, compute, ["resourcePool"])["resourcePool"])
+            try:
+                self._wait(session)(template.ReconfigVM_Task(spec=spec), what)
+            finally:
+                template.MarkAsTemplate()
 
     # ---- VM operations
 
@@ -303,8 +332,6 @@ class VSphereProvider(Provider):
                 raise ProviderError(f"Unable to determine which host the VM {vm_name} is running on")
             host = props.read(content, host_ref, ["name", "parent", "hardware.cpuPkg"])
             current = host["name"]
-            if not self.settings.config.migration_limit:
-                return MigrationResult(host=current, message=f"'{vm_name}' is running on {current}")
             packages = host.get("hardware.cpuPkg") or ()
             generation = cpu_generation(packages[0].description if packages else None)
             selection = self.hosts.selection(content, host["parent"])
@@ -319,9 +346,6 @@ class VSphereProvider(Provider):
             spec = vim.vm.RelocateSpec(host=vim.HostSystem(target.moid, session.si._stub))
             self._wait(session)(vm.RelocateVM_Task(spec=spec), f"migrating {vm_name} to {target.name}")
         seconds = round(time.monotonic() - started, 2)
-        self.metrics.timing(f"migrate.{pool.name}", seconds)
-        self.metrics.increment(f"migrate_from.{current}")
-        self.metrics.increment(f"migrate_to.{target.name}")
         return MigrationResult(host=target.name, migrated=True, source_host=current, seconds=seconds,
                                message=f"'{vm_name}' migrated from {current} to {target.name} in {seconds} seconds")
 
@@ -333,7 +357,10 @@ class VSphereProvider(Provider):
             plan = PurgePlan()
             for pool in self.settings.pools_of_provider(self.name):
                 if pool.folder and pool.folder.strip("/"):
-                    plan.add(self._datacenter(inventory, pool), self._folder(pool))
+                    plan.add(self._datacenter(inventory, pool), self._folder(pool), pool.template)
+            for folder in sorted(plan.skipped):
+                self.logger.warning("[!] not purging next to %s: a pool folder directly under a datacenter's "
+                                    "VM folder would make the whole datacenter its base folder", folder)
             purger = Purger(session.content, inventory, plan, tuple(allowlist) + self.config.resources_allowlist,
                             self._wait(session))
             return purger.run()

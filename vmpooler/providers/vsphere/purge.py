@@ -2,10 +2,12 @@
 
 A base folder is the parent of a pool's folder (``vmpooler`` for the pool folder
 ``vmpooler/centos-7``). Only folders *inside* a base folder are candidates; VMs
-directly in a base folder, configured folders, folders that lead to one, and
-anything on the allowlist are left alone. A purged folder's VMs are powered off
-and deleted one by one before the folder itself, so each one can be reported
-(the caller expires its Redis data) and one failure does not hide the rest.
+directly in a base folder, pool folders, templates, folders that lead to either,
+and anything on the allowlist are left alone. A pool folder directly under
+``<dc>/vm`` gives no base folder (its base would be the whole datacenter). A
+purged folder's VMs are powered off and deleted one by one before the folder
+itself, so each one can be reported (the caller expires its Redis data) and one
+failure does not hide the rest.
 """
 
 from __future__ import annotations
@@ -22,20 +24,28 @@ from vmpooler.providers.vsphere.lookups import Inventory, join
 
 @dataclass
 class PurgePlan:
-    """Base folders and the configured folder paths, as full inventory paths."""
+    """Base folders, and the paths that must survive (pool folders, templates), as inventory paths."""
 
     bases: dict[str, str] = field(default_factory=dict)
     """base path -> the datacenter's ``<dc>/vm`` path, to express allowlist entries relative to it."""
-    configured: set[str] = field(default_factory=set)
+    kept: set[str] = field(default_factory=set)
+    skipped: set[str] = field(default_factory=set)
+    """Pool folders directly under ``<dc>/vm``: their base would be the whole datacenter."""
 
-    def add(self, dc: str, folder: str) -> None:
+    def add(self, dc: str, folder: str, template: str | None) -> None:
         vm_root = join(dc, "vm")
+        self.kept.add(join(vm_root, folder))
+        if template:
+            self.kept.add(join(vm_root, template))
         parent = folder.strip("/").rpartition("/")[0]
-        self.bases[join(vm_root, parent)] = vm_root
-        self.configured.add(join(vm_root, folder))
+        if parent:
+            self.bases[join(vm_root, parent)] = vm_root
+        else:
+            self.skipped.add(join(vm_root, folder))
 
     def needed(self, path: str) -> bool:
-        return any(conf == path or conf.startswith(path + "/") for conf in self.configured)
+        """Is ``path`` a kept path or on the way to one?"""
+        return any(kept == path or kept.startswith(path + "/") for kept in self.kept)
 
 
 class Purger:

@@ -61,7 +61,7 @@ def destroy(content: Any, vm: Any, name: str, wait: Wait) -> None:
         try:
             wait(vm.PowerOffVM_Task(), f"powering off {name}")
         except props.TaskFailed as exc:
-            if not isinstance(exc.fault, vim.fault.InvalidPowerState):
+            if not isinstance(exc.fault, vim.fault.InvalidPowerState):  # else it stopped meanwhile
                 raise
     wait(vm.Destroy_Task(), f"destroying {name}")
 

@@ -1,0 +1,80 @@
+"""Real statsd (UDP) and graphite (TCP) listeners on local ports, for reading what was sent."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+
+class UdpListener:
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.packets: list[str] = []
+
+    def drain(self) -> list[str]:
+        """Everything received so far (waits up to 0.1 s for the next datagram)."""
+        while True:
+            try:
+                self.packets.append(self.sock.recv(65535).decode())
+            except socket.timeout:
+                return self.packets
+
+    def close(self):
+        self.sock.close()
+
+
+class TcpLineListener:
+    """Accepts any number of connections and collects their lines."""
+
+    def __init__(self, listen: bool = True):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        if listen:
+            self.listen()
+
+    def listen(self):
+        self.sock.listen()
+        self.sock.settimeout(0.1)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        buffer = b""
+        conn.settimeout(0.1)
+        with conn:
+            while not self._stop.is_set():
+                try:
+                    chunk = conn.recv(65535)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    return
+                buffer += chunk
+                *complete, buffer = buffer.split(b"\n")
+                with self._lock:
+                    self.lines.extend(line.decode() for line in complete)
+
+    def received(self) -> list[str]:
+        with self._lock:
+            return list(self.lines)
+
+    def close(self):
+        self._stop.set()
+        time.sleep(0.15)
+        self.sock.close()

@@ -1,0 +1,1 @@
+from tests.integration.conftest import http, pooler_factory  # noqa: F401 (fixtures)

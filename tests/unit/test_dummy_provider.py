@@ -1,0 +1,109 @@
+"""The dummy provider: inventory shared through Redis, knobs, seeded randomness."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.helpers import make_settings
+from vmpooler.bootstrap import Services
+from vmpooler.providers.dummy import DummyFailure
+
+POOLS = [{"name": "p", "size": 1, "provider": "dummy", "template": "t/p"}]
+
+
+def provider(redis_url, sleeps=None, **options):
+    settings = make_settings(redis_url, pools=POOLS, providers={"dummy": {"seed": 3, **options}})
+    extras = {"dummy": {"sleep": (sleeps.append if sleeps is not None else (lambda s: None))}}
+    return Services(settings, provider_extras=extras).provider("dummy")
+
+
+def test_inventory_is_shared_between_instances(redis_url, redis_client):
+    first, second = provider(redis_url), provider(redis_url)
+    first.create_vm("p", "vm1")
+    assert second.vms_in_pool("p") == ["vm1"]
+    details = second.get_vm("p", "vm1")
+    assert details["hostname"] == "vm1" and details["template"] == "p" and details["powerstate"] == "PoweredOn"
+    assert second.vm_ready("p", "vm1")
+    assert second.destroy_vm("p", "vm1")
+    assert first.vms_in_pool("p") == []
+    # Destroying a VM that is already gone succeeds (the original returned False).
+    assert first.destroy_vm("p", "vm1")
+
+
+def test_unknown_pool_is_refused(redis_url, redis_client):
+    with pytest.raises(Exception, match="Pool nope does not exist for the provider dummy"):
+        provider(redis_url).create_vm("nope", "vm")
+
+
+def test_clone_delay_is_one_to_n_whole_seconds(redis_url, redis_client):
+    sleeps: list[float] = []
+    dummy = provider(redis_url, sleeps, createvm_max_time=3)
+    for index in range(30):
+        dummy.create_vm("p", f"vm{index}")
+    assert set(sleeps) <= {1, 2, 3} and len(set(sleeps)) == 3
+
+
+def test_failure_percentages_follow_the_seeded_source(redis_url, redis_client):
+    def failures(seed):
+        dummy = provider(redis_url, createvm_fail_percent=30)
+        dummy.rng = random.Random(seed)
+        outcome = []
+        for index in range(200):
+            try:
+                dummy.create_vm("p", f"s{seed}-{index}")
+                outcome.append(False)
+            except DummyFailure as exc:
+                assert str(exc) == "Dummy Failure for createvm_fail_percent"
+                outcome.append(True)
+        return outcome
+
+    first = failures(11)
+    assert first == failures(11)
+    assert 40 <= sum(first) <= 80
+    # A failed clone leaves nothing behind.
+    assert all(provider(redis_url).get_vm("p", f"s11-{i}") is None for i, failed in enumerate(first) if failed)
+
+
+def test_zero_never_fails_and_hundred_always_fails(redis_url, redis_client):
+    assert provider(redis_url, vmready_fail_percent=0).create_vm("p", "ok")
+    dummy = provider(redis_url, vmready_fail_percent=100, destroyvm_fail_percent=100)
+    with pytest.raises(DummyFailure, match="vmready_fail_percent"):
+        dummy.vm_ready("p", "ok")
+    with pytest.raises(DummyFailure, match="destroyvm_fail_percent"):
+        dummy.destroy_vm("p", "ok")
+
+
+def test_get_vm_can_rename_and_power_off(redis_url, redis_client):
+    dummy = provider(redis_url, getvm_rename_percent=100, getvm_poweroff_percent=100)
+    dummy.create_vm("p", "vm")
+    details = dummy.get_vm("p", "vm")
+    assert details["hostname"] == "DUMMYvm" and details["powerstate"] == "PoweredOff"
+
+
+def test_disks_snapshots_and_migration(redis_url, redis_client):
+    dummy = provider(redis_url, migratevm_couldmove_percent=100)
+    dummy.create_vm("p", "vm")
+    assert dummy.create_disk("p", "vm", 8)
+    assert dummy.create_snapshot("p", "vm", "snap")
+    assert dummy.revert_snapshot("p", "vm", "snap")
+    assert not dummy.revert_snapshot("p", "vm", "other")
+    assert dummy.get_vm("p", "vm")["snapshots"] == ["snap"]
+    result = dummy.migrate_vm("p", "vm")
+    assert result.migrated and result.source_host == "HOST1" and result.host != "HOST1"
+    assert dummy.get_vm_host("p", "vm") == result.host
+    with pytest.raises(Exception, match="does not exist"):
+        dummy.create_disk("p", "missing", 8)
+
+
+def test_purge_removes_only_unconfigured_pools_off_the_allowlist(redis_url, redis_client):
+    dummy = provider(redis_url)
+    dummy.create_vm("p", "keep-me")
+    for folder, vm in (("old", "o1"), ("old", "o2"), ("kept", "k1")):
+        dummy.state.put(folder, vm, {"name": vm, "poolname": folder})
+    result = dummy.purge_unconfigured_resources(("kept",))
+    assert sorted(result.vms) == [("old", "o1"), ("old", "o2")]
+    assert result.folders == ("old",)
+    assert dummy.vms_in_pool("p") == ["keep-me"]
+    assert dummy.state.names("kept") == ["k1"]

@@ -1,0 +1,106 @@
+"""Monitoring endpoints: ``GET /healthcheck`` and the Prometheus scrape endpoint."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from flask import Flask, Response, g, jsonify, request
+from marshmallow import Schema, fields
+
+from vmpooler.api.state import services, uptime
+from vmpooler.bootstrap import Services
+from vmpooler.domain.timefmt import format_time
+from vmpooler.metrics.prometheus import PrometheusMetrics, exposition
+from vmpooler.store.monitoring import MonitoringStore
+from vmpooler.tasks.schedule import HEARTBEAT_SECONDS
+
+BEAT_STALE_SECONDS = 3 * HEARTBEAT_SECONDS
+"""Beat sends its heartbeat every HEARTBEAT_SECONDS; three missed beats mean it is gone."""
+
+WORKER_STALE_SECONDS = 60.0
+"""A live worker reports every few seconds (Celery's heartbeat, each task, beat's heartbeat)."""
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Health(Schema):
+    ok = fields.Boolean(required=True)
+    reasons = fields.List(fields.String(), metadata={"description": "what is unhealthy (empty when ok)"})
+    api = fields.Dict(metadata={"description": "ok, uptime (seconds)"})
+    redis = fields.Dict(metadata={"description": "ok"})
+    beat = fields.Dict(metadata={"description": "ok, last_tick"})
+    workers = fields.Dict(metadata={"description": "ok, alive (hostnames), last_seen per hostname"})
+
+
+def register(app: Flask, app_services: Services) -> None:
+    app.add_url_rule("/healthcheck", "healthcheck", healthcheck, strict_slashes=False)
+    metrics = app_services.metrics
+    # Like the original, the endpoint exists only when Prometheus is the metrics backend.
+    if isinstance(metrics, PrometheusMetrics):
+        instance = app_services.settings.prometheus.prefix
+
+        def scrape():
+            """Every metric in Prometheus' text format, summed over all API and worker processes.
+            ---
+            responses: {200: Text}
+            """
+            return Response(exposition(metrics.store, metrics.prometheus_prefix, instance),
+                            content_type=PROMETHEUS_CONTENT_TYPE)
+
+        app.add_url_rule(app_services.settings.prometheus.prometheus_endpoint, "prometheus", scrape)
+        app.before_request(_start_clock)
+        app.after_request(lambda response: _count_request(metrics, response))
+
+
+def _start_clock() -> None:
+    g.request_started = time.monotonic()
+
+
+def _count_request(metrics: PrometheusMetrics, response: Response) -> Response:
+    # Labelled by route, not by path: hostnames and unknown paths would make a series each.
+    path = request.url_rule.rule if request.url_rule else "unmatched"
+    metrics.http_request(request.method.lower(), path, response.status_code,
+                         time.monotonic() - g.get("request_started", time.monotonic()))
+    return response
+
+
+def healthcheck():
+    """Whether the API, Redis, beat and the workers are alive; 503 lists what is not.
+    ---
+    responses: {200: Health, 503: Health}
+    """
+    body = assess(MonitoringStore(services().redis), time.time())
+    body["api"] = {"ok": True, "uptime": round(uptime(), 1)}
+    return jsonify(body), 200 if body["ok"] else 503
+
+
+def assess(monitoring: MonitoringStore, now: float) -> dict:
+    """Redis reachable, beat ticking, a worker alive; ``reasons`` says what is not."""
+    problem = monitoring.unreachable()
+    if problem:
+        return {"ok": False, "reasons": [f"redis is unreachable: {problem}"], "redis": {"ok": False}}
+    beat, workers = monitoring.liveness(now)
+    reasons = []
+    beat_age = None if beat is None else now - beat
+    if beat_age is None:
+        reasons.append("beat has never ticked")
+    elif beat_age > BEAT_STALE_SECONDS:
+        reasons.append(f"beat has not ticked for {beat_age:.0f} seconds")
+    alive = sorted(name for name, seen in workers.items() if now - seen <= WORKER_STALE_SECONDS)
+    if not alive:
+        last = max(workers.values(), default=None)
+        reasons.append("no worker has ever reported" if last is None
+                       else f"no worker has reported for {now - last:.0f} seconds")
+    return {
+        "ok": not reasons,
+        "reasons": reasons,
+        "redis": {"ok": True},
+        "beat": {"ok": beat_age is not None and beat_age <= BEAT_STALE_SECONDS, "last_tick": _when(beat)},
+        "workers": {"ok": bool(alive), "alive": alive,
+                    "last_seen": {name: _when(seen) for name, seen in sorted(workers.items())}},
+    }
+
+
+def _when(epoch: float | None) -> str | None:
+    return None if epoch is None else format_time(datetime.fromtimestamp(epoch, timezone.utc).astimezone())

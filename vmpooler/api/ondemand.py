@@ -1,0 +1,183 @@
+"""``/ondemandvm``: VMs provisioned for one request (api.md §3.12)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Blueprint, jsonify, request
+
+from vmpooler.api import schemas
+from vmpooler.api.auth import auth_enabled, current_token, require_token
+from vmpooler.api.errors import ApiError
+from vmpooler.api.ondemand_schemas import (  # noqa: F401 (named by the docstrings)
+    OndemandCreated, OndemandMessage, OndemandRequest, OndemandStatus)
+from vmpooler.api.state import api_version, context
+from vmpooler.api.vm import parse_spec
+from vmpooler.lifecycle.ondemand import create_request, delete_request, view_request
+
+blueprint = Blueprint("ondemand", __name__)
+
+# Client ids end the task members "<alias>:<pool>:<n>:<id>" and must stay one field.
+REQUEST_ID_RE = re.compile(r"^[^\s:,]{1,100}$")
+
+
+def error(status: int, **body) -> ApiError:
+    """An error with exactly the original's body (``message``, ``bad_templates`` ...)."""
+    failure = ApiError(status)
+    failure.body = {"ok": False, **body}
+    return failure
+
+
+def json_payload() -> object:
+    """The JSON body; 400 as the original when it does not parse, 404 for null/false."""
+    try:
+        body = schemas.parse_json_body(request.get_data())
+    except ApiError as exc:
+        if exc.status != 400:
+            raise
+        raise error(400, message="JSON payload could not be parsed") from None
+    if body is None or body is False:
+        raise error(404)
+    if not isinstance(body, dict):
+        raise error(400, message="the JSON payload must be an object of pool names and counts")
+    return body
+
+
+def _token() -> tuple[str | None, str | None]:
+    """(token, user) when auth is configured; a token is then required."""
+    if not auth_enabled():
+        return None, None
+    user = require_token()
+    return current_token(), user
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _create(wanted: list[tuple[str, object]], request_id: object, token: str | None, user: str | None):
+    ctx = context()
+    bad = [name for name, _ in wanted if name not in ctx.settings.pool_names]
+    if bad:
+        for name in bad:
+            ctx.metrics.increment(f"ondemandrequest_fail.invalid.{name or 'unknown'}")
+        raise error(404, bad_templates=bad)
+    counts = [(name, _count(value)) for name, value in wanted]
+    invalid = [name for name, count in counts if count is None or count < 0]
+    if invalid:
+        raise error(400, message=f"the count of {', '.join(invalid)} must be a whole number")
+    limit = ctx.settings.config.max_ondemand_instances_per_request
+    over = [name for name, count in counts if count > limit]
+    if over:
+        for name in over:
+            ctx.metrics.increment(f"ondemandrequest_fail.toomanyrequests.{name}")
+        raise error(403, message=f"requested amount of instances exceeds the maximum {limit}")
+    counts = [(name, count) for name, count in counts if count > 0]
+    if not counts:
+        raise error(400, message="the request asks for no VMs")
+    if request_id is None:
+        request_id = str(uuid.uuid4())
+    elif not isinstance(request_id, str) or not REQUEST_ID_RE.match(request_id):
+        raise error(400, message="request_id must be 1 to 100 characters without blanks, ':' or ','")
+    if not create_request(ctx, counts, request_id, token, user):
+        ctx.metrics.increment("ondemandrequest_generate.duplicaterequests")
+        raise error(409, request_id=request_id, message=f"request_id '{request_id}' has already been created")
+    ctx.metrics.increment("ondemandrequest_generate.success")
+    body = {"ok": True, "request_id": request_id}
+    if ctx.settings.config.domain and api_version() < 3:
+        body["domain"] = ctx.settings.config.domain
+    return jsonify(body), 201
+
+
+@blueprint.post("/api/v1/ondemandvm")
+def post_ondemand():
+    """Request VMs to be provisioned: pool (or alias) names and counts, optionally a ``request_id``.
+    Poll ``GET /ondemandvm/<request_id>`` until it answers 200.
+    ---
+    body: OndemandRequest
+    responses: {201: OndemandCreated, 400: OndemandMessage, 401: Error, 403: OndemandMessage,
+                404: OndemandMessage, 409: OndemandMessage}
+    """
+    token, user = _token()
+    payload = dict(json_payload())
+    request_id = payload.pop("request_id", None)
+    return _create(list(payload.items()), request_id, token, user)
+
+
+@blueprint.post("/api/v1/ondemandvm/<spec>")
+def post_ondemand_spec(spec: str):
+    """Request VMs named in the path: ``pool1+pool1+pool2`` (the body is ignored).
+    ---
+    responses: {201: OndemandCreated, 400: OndemandMessage, 401: Error, 403: OndemandMessage,
+                404: OndemandMessage}
+    """
+    token, user = _token()
+    return _create(list(parse_spec(spec)), None, token, user)
+
+
+def _hostnames(ctx, pool: str, vms: set[str]) -> list[str]:
+    domain = ctx.settings.domain_for(ctx.settings.pool(pool)) if ctx.settings.pool(pool) else None
+    if api_version() >= 3 and domain:
+        return [f"{vm}.{domain}" for vm in sorted(vms)]
+    return sorted(vms)
+
+
+@blueprint.get("/api/v1/ondemandvm/<request_id>")
+def get_ondemand(request_id: str):
+    """A request's progress: 202 while provisioning, 200 once ready (with hostnames), failed or deleted.
+    ---
+    responses: {200: OndemandStatus, 202: OndemandStatus, 404: OndemandMessage}
+    """
+    ctx = context()
+    view = view_request(ctx, request_id)
+    if view is None:
+        raise error(404, message=f"no request found for request_id '{request_id}'")
+    body: dict = {"ok": True, "request_id": request_id, "ready": False}
+    if view.status == "ready":
+        body["ready"] = True
+        for entry, vms in zip(view.entries, view.allocated):
+            body.setdefault(entry.alias, {"hostname": []})["hostname"].extend(_hostnames(ctx, entry.pool, vms))
+        if ctx.settings.config.domain and api_version() < 3:
+            body["domain"] = ctx.settings.config.domain
+        return jsonify(body)
+    if view.status == "failed":
+        if view.failure_reason:
+            body["message"] = f"The request failed to provision instances: {view.failure_reason}"
+            body["failure_reason"] = view.failure_reason
+        else:
+            ttl = ctx.settings.config.ondemand_request_ttl
+            body["message"] = (f"The request failed to provision instances within the configured "
+                               f"ondemand_request_ttl '{ttl}'")
+        return jsonify(body)
+    if view.status == "deleted":
+        body["message"] = "The request has been deleted"
+        return jsonify(body)
+    progress: dict[str, list[int]] = {}
+    for entry, vms in zip(view.entries, view.allocated):
+        ready, wanted = progress.setdefault(entry.alias, [0, 0])
+        progress[entry.alias] = [ready + len(vms), wanted + entry.count]
+    for alias, (ready, wanted) in progress.items():
+        body[alias] = {"ready": str(ready), "pending": str(max(wanted - ready, 0))}
+    return jsonify(body), 202
+
+
+@blueprint.delete("/api/v1/ondemandvm/<request_id>")
+def delete_ondemand(request_id: str):
+    """Cancel a request: its VMs are returned and no more are provisioned.
+    ---
+    responses: {200: OndemandMessage, 401: Error, 404: OndemandMessage}
+    """
+    _token()
+    outcome = delete_request(context(), request_id)
+    if outcome == "missing":
+        raise error(404, message=f"no request found for request_id '{request_id}'")
+    if outcome == "deleted":
+        return jsonify({"ok": True, "message": "the request has already been deleted"})
+    return jsonify({"ok": True})

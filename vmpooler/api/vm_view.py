@@ -1,0 +1,61 @@
+"""The body of ``GET /vm/<hostname>``, computed from the VM's hash."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable, Mapping
+
+from vmpooler.domain.timefmt import parse_time
+from vmpooler.lifecycle.status import ruby_round
+
+
+def _hours(delta: timedelta) -> float:
+    return ruby_round(delta.total_seconds() / 3600, 2)
+
+
+def _lifetime(fields: Mapping[str, str], default: int | None) -> int:
+    value = (fields.get("lifetime") or "").strip()
+    return int(value) if value.isdigit() else int(default or 0)
+
+
+def vm_details(vm: str, fields: Mapping[str, str], *, now: datetime, default_lifetime: int | None,
+               domain: str | None, v3: bool, resolve: Callable[[str], str]) -> dict:
+    """The VM's template, lifetime, state and times, tags, snapshots, disks and address.
+
+    Unlike 1.3.0, ``remaining`` and ``end_time`` use the lifetime shown (the
+    configured default when the VM has none of its own), so they agree with it.
+    """
+    lifetime = _lifetime(fields, default_lifetime)
+    details: dict = {"template": fields.get("template", ""), "lifetime": lifetime}
+    checkout = parse_time(fields.get("checkout"))
+    destroyed = parse_time(fields.get("destroy"))
+    if destroyed is not None:
+        details["state"] = "destroyed"
+        if checkout is not None:
+            details["running"] = _hours(destroyed - checkout)
+    elif checkout is not None:
+        end = checkout + timedelta(hours=lifetime)
+        details.update(running=_hours(now - checkout), remaining=_hours(end - now),
+                       start_time=checkout.isoformat(timespec="seconds"),
+                       end_time=end.isoformat(timespec="seconds"), state="running")
+    else:
+        details["state"] = "ready" if fields.get("check") else "pending"
+    tags = {name[4:]: value for name, value in fields.items() if name.startswith("tag:")}
+    if tags:
+        details["tags"] = tags
+    snapshots = [name[9:] for name in fields if name.startswith("snapshot:")]
+    if snapshots:
+        details["snapshots"] = snapshots
+    if fields.get("disk"):
+        details["disk"] = fields["disk"].split(":")
+    fqdn = f"{vm}.{domain}" if domain else vm
+    try:
+        details["ip"] = resolve(fqdn)
+    except (OSError, UnicodeError):
+        details["ip"] = ""
+    if domain:
+        details["fqdn" if v3 else "domain"] = fqdn if v3 else domain
+    for name in ("host", "migrated"):
+        if fields.get(name):
+            details[name] = fields[name]
+    return details

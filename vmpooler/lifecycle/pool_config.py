@@ -1,0 +1,163 @@
+"""Live pool configuration (lifecycle.md §1.5, §2.3 steps 8–14).
+
+The API writes overrides (size, template, clone target) and reset/undo marks to
+Redis; ``Context.pool()`` applies the overrides wherever a pool is read, and the
+pool's next check (woken at once) drains, prepares and refills. Changes to one
+pool are serialised across the fleet by the pool's configuration lease.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.template import drain
+from vmpooler.settings import PoolConfig
+
+log = logging.getLogger("vmpooler.lifecycle")
+
+CONFIG_LEASE_SECONDS = 10.0
+LOCK_WAIT_SECONDS = 5.0
+
+
+class PoolBusy(Exception):
+    """Another change of the pool did not finish in time."""
+
+
+@contextlib.contextmanager
+def _locked(ctx: Context, pools: Iterable[str]) -> Iterator[None]:
+    leases = []
+    try:
+        # Always in name order, so two multi-pool changes cannot deadlock.
+        for name in sorted(set(pools)):
+            lease = ctx.store.pool_config.config_lease(name, CONFIG_LEASE_SECONDS)
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while not lease.acquire():
+                if time.monotonic() > deadline:
+                    raise PoolBusy(name)
+                time.sleep(0.01)
+            leases.append(lease)
+        yield
+    finally:
+        for lease in reversed(leases):
+            lease.release()
+
+
+def _wake(ctx: Context, pools: Iterable[str]) -> None:
+    for name in pools:
+        ctx.dispatch.check(name)
+
+
+def set_sizes(ctx: Context, sizes: dict[str, int]) -> list[str]:
+    """Override pool sizes; returns the pools whose size changed."""
+    changed = []
+    with _locked(ctx, sizes):
+        for name, size in sizes.items():
+            before = ctx.pool(name).size
+            if before != size:
+                ctx.store.pool_config.set_size(name, size)
+                log.info("[*] [%s] size updated from %s to %s", name, before, size)
+                changed.append(name)
+    _wake(ctx, changed)
+    return changed
+
+
+def set_templates(ctx: Context, templates: dict[str, str]) -> list[str]:
+    """Override pool templates; the pools are drained and refilled from the new one."""
+    changed = []
+    with _locked(ctx, templates):
+        for name, template in templates.items():
+            if ctx.pool(name).template != template:
+                ctx.store.pool_config.set_template(name, template)
+                changed.append(name)
+    _wake(ctx, changed)
+    return changed
+
+
+def set_clone_targets(ctx: Context, targets: dict[str, str]) -> list[str]:
+    """Override clone targets; the pools are reset so their VMs move there."""
+    changed = []
+    with _locked(ctx, targets):
+        for name, target in targets.items():
+            before = ctx.pool(name).clone_target
+            if before != target:
+                ctx.store.pool_config.set_clone_target(name, target)
+                log.info("[*] [%s] clone updated from %s to %s", name, before, target)
+                changed.append(name)
+    _wake(ctx, changed)
+    return changed
+
+
+@dataclass(frozen=True)
+class Undo:
+    current: object
+    configured: object
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.configured
+
+
+def undo_size(ctx: Context, name: str) -> Undo:
+    """Back to the configured size."""
+    with _locked(ctx, [name]):
+        undo = Undo(ctx.pool(name).size, ctx.settings.pool(name).size)
+        if undo.changed:
+            ctx.store.pool_config.undo_size(name)
+    if undo.changed:
+        _wake(ctx, [name])
+    return undo
+
+
+def undo_template(ctx: Context, name: str) -> Undo:
+    """Back to the configured template (the pool is drained and refilled)."""
+    with _locked(ctx, [name]):
+        undo = Undo(ctx.pool(name).template, ctx.settings.pool(name).template)
+        if undo.changed:
+            ctx.store.pool_config.undo_template(name)
+    if undo.changed:
+        _wake(ctx, [name])
+    return undo
+
+
+def reset_pools(ctx: Context, names: Iterable[str]) -> None:
+    """Replace every ready and pending VM of the pools."""
+    names = list(dict.fromkeys(names))
+    with _locked(ctx, names):
+        for name in names:
+            ctx.store.pool_config.request_reset(name)
+    _wake(ctx, names)
+
+
+def apply_marks(ctx: Context, pool: PoolConfig) -> None:
+    """Worker side, during a check: act on the reset and undo marks the API (this
+    one or a Ruby one) left. Overrides themselves need nothing here: the pool
+    the check works with already has them applied."""
+    size_undone, template_undone = ctx.store.pool_config.take_undo(pool.name)
+    if size_undone:
+        log.info("[*] [%s] size override removed, size is %s", pool.name, pool.size)
+    if template_undone:
+        log.info("[*] [%s] template override removed, template is %s", pool.name, pool.template)
+    if ctx.store.pool_config.take_reset(pool.name):
+        drain(ctx, pool)
+        log.info("[*] [%s] reset has cleared ready and pending instances", pool.name)
+
+
+def configuration(ctx: Context) -> list[dict]:
+    """Every pool as configured, with its overrides and ``template_ready``."""
+    pools = [ctx.pool(pool.name) for pool in ctx.settings.pools]
+    prepared = ctx.store.pool_config.prepared_templates([pool.name for pool in pools])
+    shown = []
+    for pool in pools:
+        values = dict(pool.raw)
+        values["size"] = pool.size
+        for key in ("template", "clone_target"):
+            if getattr(pool, key) is not None:
+                values[key] = getattr(pool, key)
+        values["template_ready"] = pool.template is not None and prepared[pool.name] == pool.template
+        shown.append(values)
+    return shown

@@ -1,0 +1,75 @@
+"""Metrics behind one interface (``increment``, ``timing``, ``gauge``).
+
+Labels are the original's dotted names (``clone.<pool>``, ``errors.markedasfailed.<pool>``);
+each backend turns them into its own wire format. A backend never raises into the
+caller: a metrics outage must not stop a clone or a checkout.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from vmpooler.settings import Settings
+
+
+class Metrics:
+    def increment(self, label: str, value: int = 1) -> None:
+        raise NotImplementedError
+
+    def timing(self, label: str, value: float) -> None:
+        raise NotImplementedError
+
+    def gauge(self, label: str, value: float) -> None:
+        raise NotImplementedError
+
+
+class NullMetrics(Metrics):
+    """The default backend: metrics are dropped."""
+
+    def increment(self, label: str, value: int = 1) -> None:
+        pass
+
+    def timing(self, label: str, value: float) -> None:
+        pass
+
+    def gauge(self, label: str, value: float) -> None:
+        pass
+
+
+class RecordingMetrics(Metrics):
+    """Keeps every datapoint in memory (used by tests and benchmarks)."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[str, str, float]] = []
+
+    def increment(self, label: str, value: int = 1) -> None:
+        self.points.append(("increment", label, value))
+
+    def timing(self, label: str, value: float) -> None:
+        self.points.append(("timing", label, value))
+
+    def gauge(self, label: str, value: float) -> None:
+        self.points.append(("gauge", label, value))
+
+    def labels(self, kind: str | None = None) -> list[str]:
+        return [label for k, label, _ in self.points if kind is None or k == kind]
+
+
+def make_metrics(settings: Settings, redis_client: Callable[[], object] | None = None) -> Metrics:
+    """The configured backend, in the original's priority: statsd > graphite > prometheus > none.
+
+    ``redis_client`` returns the process's Redis client; Prometheus series are kept in
+    Redis so that every API and worker process adds to the same counters.
+    """
+    if settings.statsd:
+        from vmpooler.metrics.statsd import StatsdMetrics
+        return StatsdMetrics(settings.statsd.server, settings.statsd.port or 8125, settings.statsd.prefix)
+    if settings.graphite:
+        from vmpooler.metrics.graphite import GraphiteMetrics
+        return GraphiteMetrics(settings.graphite.server, settings.graphite.port or 2003, settings.graphite.prefix)
+    if settings.prometheus:
+        from vmpooler.metrics.prometheus import PrometheusMetrics
+        from vmpooler.store.connection import make_client
+        return PrometheusMetrics(settings.prometheus.prometheus_prefix,
+                                 redis_client or (lambda: make_client(settings.redis)))
+    return NullMetrics()

@@ -1,0 +1,133 @@
+"""Prometheus: series aggregated in Redis and served by the API.
+
+Every gunicorn worker and Celery worker process writes its datapoints to Redis
+(:mod:`vmpooler.store.metrics_store`), and the scrape endpoint renders the totals.
+So counters add up across processes and hosts, and survive the exit of the
+process that counted them, with no shared directory to manage.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from typing import Callable, Iterable
+
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from vmpooler.metrics import Metrics
+from vmpooler.metrics.catalogue import (COUNTER, GAUGE, HISTOGRAM, HTTP_BUCKETS, Series, UnknownMetric, documentation,
+                                       series)
+from vmpooler.store.metrics_store import MetricsStore, StoredSeries
+
+log = logging.getLogger("vmpooler.metrics")
+
+INSTANCE_LABEL = "vmpooler_instance"
+
+
+class PrometheusMetrics(Metrics):
+    def __init__(self, prometheus_prefix: str, redis_client: Callable[[], object]):
+        self.prometheus_prefix = prometheus_prefix
+        self._redis_client = redis_client
+        self._store: MetricsStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> MetricsStore:
+        # Created on first use, after a worker process has forked.
+        with self._lock:
+            if self._store is None:
+                self._store = MetricsStore(self._redis_client())
+            return self._store
+
+    def increment(self, label: str, value: int = 1) -> None:
+        self._record(label, COUNTER, "increment", value, lambda s: self.store.add(s.name, s.labels, value))
+
+    def gauge(self, label: str, value: float) -> None:
+        if value is not None:
+            self._record(label, GAUGE, "gauge", value, lambda s: self.store.set_gauge(s.name, s.labels, value))
+
+    def timing(self, label: str, value: float) -> None:
+        if value is not None:
+            self._record(label, HISTOGRAM, "timing", value,
+                         lambda s: self.store.observe(s.name, s.labels, bucket_of(s.spec.buckets, value), value))
+
+    def http_request(self, method: str, path: str, code: int, seconds: float) -> None:
+        """The request middleware's series; labels are given whole, as a path may hold dots."""
+        prefix = self.prometheus_prefix
+        try:
+            self.store.add(f"{prefix}_http_requests_total", (("code", str(code)), ("method", method), ("path", path)))
+            self.store.observe(f"{prefix}_http_request_duration_seconds", (("method", method), ("path", path)),
+                               bucket_of(HTTP_BUCKETS, seconds), seconds)
+        except Exception as exc:  # a metrics outage must not fail the request
+            log.info("[!] prometheus error logging the request %s %s: %s", method, path, exc)
+
+    def _record(self, label: str, kind: str, action: str, value: float, write: Callable[[Series], None]) -> None:
+        try:
+            found = series(label, self.prometheus_prefix)
+            if found.spec.kind != kind:
+                raise UnknownMetric(f"{found.name} is a {found.spec.kind}")
+            write(found)
+        except Exception as exc:  # a metrics outage must not fail the work being measured
+            log.info("[!] prometheus error logging metric %s %s %s: %s", label, action, value, exc)
+
+
+def bucket_of(buckets: tuple[float, ...], value: float) -> str:
+    """The smallest bucket bound the value fits under."""
+    index = bisect.bisect_left(buckets, float(value))
+    return repr(buckets[index]) if index < len(buckets) else "+Inf"
+
+
+def exposition(store: MetricsStore, prometheus_prefix: str, instance: str) -> bytes:
+    """The text format of every series in Redis, each labelled ``vmpooler_instance``."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_StoredCollector(store, prometheus_prefix, instance))
+    return generate_latest(registry)
+
+
+class _StoredCollector(Collector):
+    def __init__(self, store: MetricsStore, prefix: str, instance: str):
+        self.store, self.prefix, self.instance = store, prefix, instance
+
+    def collect(self) -> Iterable[Metric]:
+        counters, gauges, histograms = self.store.read()
+        families: dict[str, Metric] = {}
+        for item in counters + gauges:
+            if item.name not in families:
+                families[item.name] = self._family(item.name)
+            family = families[item.name]
+            if family is not None:
+                labels = dict(item.labels, **{INSTANCE_LABEL: self.instance})
+                family.add_sample(family.name + "_total" if family.type == COUNTER else family.name, labels, item.value)
+        families = {name: family for name, family in families.items() if family is not None}
+        families.update(self._histograms(histograms))
+        return [families[name] for name in sorted(families)]
+
+    def _family(self, name: str) -> Metric | None:
+        described = documentation(name, self.prefix)
+        if described is None:  # written by a deployment with another prefix or catalogue
+            return None
+        doc, spec = described
+        # The text format names a counter's sample <family>_total; some of the original's names already end so.
+        return Metric(name.removesuffix("_total") if spec.kind == COUNTER else name, doc, spec.kind)
+
+    def _histograms(self, parts: list[StoredSeries]) -> dict[str, Metric]:
+        grouped: dict[tuple, dict[str, float]] = {}
+        for part in parts:
+            grouped.setdefault((part.name, part.labels), {})[part.bucket] = part.value
+        families: dict[str, HistogramMetricFamily] = {}
+        for (name, labels), values in sorted(grouped.items()):
+            described = documentation(name, self.prefix)
+            if described is None:
+                continue
+            doc, spec = described
+            label_names = [k for k, _ in labels] + [INSTANCE_LABEL]
+            family = families.setdefault(name, HistogramMetricFamily(name, doc, labels=label_names))
+            cumulative, buckets = 0.0, []
+            for bound in [repr(b) for b in spec.buckets] + ["+Inf"]:
+                cumulative += values.get(bound, 0.0)
+                buckets.append((bound, cumulative))
+            family.add_metric([v for _, v in labels] + [self.instance], buckets, values.get("sum", 0.0))
+        return families
