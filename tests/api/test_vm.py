@@ -132,3 +132,13 @@ def test_delete_of_a_token_bound_vm_needs_a_token_even_without_auth(make_api):
     api.redis.hset(keys.token("real"), mapping={"user": "carol", "created": CHECKOUT})
     assert api.delete("/api/v1/vm/run-vm", headers={"X-AUTH-TOKEN": "real"}).status_code == 200
     assert api.redis.hget(keys.token("real"), "last")
+
+
+def test_put_reports_every_problem_at_once(api):
+    running(api)
+    body = {"lifetime": -3, "tags": {"bad name!": "x", "ok": ["list"]}, "color": "red"}
+    failures = api.put("/api/v1/vm/run-vm", data=json.dumps(body)).get_json()["failure"]
+    assert "Unknown argument color." in failures
+    assert any("lifetime (-3)" in line for line in failures)
+    assert any("tag name 'bad name!'" in line for line in failures)
+    assert any("tag 'ok' must be a string" in line for line in failures)

@@ -12,6 +12,8 @@ from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
 from vmpooler.lifecycle.clone import clone_vm
 from vmpooler.lifecycle.ondemand import choose_backends, create_request, delete_request, process
+from vmpooler.lifecycle.pool_config import drain
+from vmpooler.lifecycle.repopulate import remove_excess, repopulate
 from vmpooler.store.ondemand import Entry
 
 POOLS = [
@@ -166,3 +168,23 @@ def test_two_failures_at_once_queue_two_replacements(redis_url, redis_client, di
         assert ctx.store.ondemand.requeue(entry, "r6", 5, time.time(), (1.0, 60.0)) == "retry"
     assert redis_client.zrange("vmpooler__odcreate__task", 0, -1, withscores=True) == [
         ("deb:deb:2:r6", 1636970402.0)]
+
+
+def test_pool_size_drains_and_repopulation_leave_the_requests_vms_alone(redis_url, redis_client, dispatcher):
+    settings = make_settings(redis_url, pools=[{**POOLS[0], "size": 1}])
+    ctx = Services(settings).context(dispatcher)
+    create_request(ctx, [("deb", 2)], "r7")
+    process(ctx)
+    ondemand = redis_client.smembers("vmpooler__pending__deb")
+    assert len(ondemand) == 2
+    for vm in ondemand:  # not being cloned right now: only the request id protects them
+        redis_client.delete(f"vmpooler__lock__vm__{vm}")
+    pool = ctx.pool("deb")
+    assert repopulate(ctx, pool) == 1  # the pool's own VM is still missing
+    own = redis_client.smembers("vmpooler__pending__deb") - ondemand
+    redis_client.delete(*[f"vmpooler__lock__vm__{vm}" for vm in own])
+    ctx = Services(make_settings(redis_url, pools=[{**POOLS[0], "size": 0}])).context(dispatcher)
+    assert remove_excess(ctx, ctx.pool("deb")) == 1
+    drain(ctx, ctx.pool("deb"))
+    assert redis_client.smembers("vmpooler__pending__deb") == ondemand
+    assert redis_client.smembers("vmpooler__completed__deb") == own

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields
 
 from vmpooler.api.errors import ApiError
 
@@ -69,36 +69,43 @@ class Lifetime(fields.Field):
         return hours
 
 
-class TagValue(fields.Field):
-    """A tag value: a string (numbers and booleans are turned into one); null is skipped."""
-
-    def __init__(self, **kwargs):
-        metadata = {"oneOf": [{"type": "string", "maxLength": 1024}, {"type": "number"}, {"type": "boolean"}],
-                    "nullable": True}
-        super().__init__(allow_none=True, metadata=metadata, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            return str(value).lower()
-        if isinstance(value, (int, float)):
-            return str(value)
-        if not isinstance(value, str):
-            raise ValidationError(f"the value of tag '{attr}' must be a string, got {json.dumps(value)}")
-        if len(value) > 1024:
-            raise ValidationError(f"the value of tag '{attr}' is longer than 1024 characters")
+def tag_value(name: str, value: Any) -> str | None:
+    """A tag value as stored: strings as sent, numbers and booleans as text, null skipped."""
+    if value is None or isinstance(value, str):
+        if value is not None and len(value) > 1024:
+            raise ValidationError(f"the value of tag '{name}' is longer than 1024 characters")
         return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise ValidationError(f"the value of tag '{name}' must be a string, got {json.dumps(value)}")
 
 
 class Tags(fields.Dict):
+    """Tag names to values; every bad name or value is reported."""
+
     def __init__(self, **kwargs):
-        super().__init__(keys=fields.String(validate=validate.Regexp(
-            TAG_NAME_RE, error="a tag name has 1 to 100 letters, digits, '_', '.', ':' or '-'")),
-            values=TagValue(), **kwargs)
+        value = {"oneOf": [{"type": "string", "maxLength": 1024}, {"type": "number"}, {"type": "boolean"}],
+                 "nullable": True}
+        super().__init__(keys=fields.String(), metadata={"additionalProperties": value}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             raise ValidationError(f"You provided tags ({_show(value)}) as something other than a hash.")
-        return super()._deserialize(value, attr, data, **kwargs)
+        tags: dict[str, str | None] = {}
+        problems: list[str] = []
+        for name, item in value.items():
+            if not TAG_NAME_RE.match(name):
+                problems.append(f"tag name '{name}' is not 1 to 100 letters, digits, '_', '.', ':' or '-'")
+                continue
+            try:
+                tags[name] = tag_value(name, item)
+            except ValidationError as exc:
+                problems.extend(exc.messages)
+        if problems:
+            raise ValidationError(problems)
+        return tags
 
 
 def _show(value: Any) -> str:

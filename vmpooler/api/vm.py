@@ -172,19 +172,12 @@ def put_vm(hostname: str):
 
 
 def _messages(errors) -> list[str]:
-    """Flatten marshmallow's nested error dict into readable lines."""
-    lines: list[str] = []
+    """The messages of marshmallow's nested errors (each names what it is about)."""
     if isinstance(errors, dict):
-        for key, value in errors.items():
-            for line in _messages(value):
-                lines.append(line if isinstance(value, list) or key in ("lifetime", "tags")
-                             else f"{key}: {line}")
-    elif isinstance(errors, list):
-        for item in errors:
-            lines.extend(_messages(item))
-    else:
-        lines.append(str(errors))
-    return lines
+        return [line for value in errors.values() for line in _messages(value)]
+    if isinstance(errors, list):
+        return [line for item in errors for line in _messages(item)]
+    return [str(errors)]
 
 
 def _filtered_tags(tags: dict[str, str | None], failures: list[str]) -> dict[str, str]:

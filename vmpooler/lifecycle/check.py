@@ -80,7 +80,7 @@ def check_pool(ctx: Context, pool_name: str) -> PassResult:
     evaluate_template(ctx, pool)
     apply_marks(ctx, pool)
     result.cloned = repopulate(ctx, pool)
-    remove_excess(ctx, pool, ctx.store.locked_vms(ctx.store.snapshot(pool.name)[State.PENDING]))
+    remove_excess(ctx, pool)
     return result
 
 

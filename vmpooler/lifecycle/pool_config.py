@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.template import drain
+from vmpooler.domain.states import State
+from vmpooler.lifecycle.context import DESTROY_QUEUE_SECONDS, Context
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -131,6 +131,39 @@ def reset_pools(ctx: Context, names: Iterable[str]) -> None:
         for name in names:
             ctx.store.pool_config.request_reset(name)
     _wake(ctx, names)
+
+
+def filling(ctx: Context, pending: set[str]) -> set[str]:
+    """The pending VMs that fill the pool: not those cloned for an on-demand
+    request, which belong to their request whatever the pool's size or template."""
+    fields = ctx.store.vm_fields(pending, ["request_id"])
+    return {vm for vm in pending if not fields[vm]["request_id"]}
+
+
+def retire(ctx: Context, pool_name: str, vm: str, state: State) -> bool:
+    """Move a ready or pending VM to completed and queue its destroy now rather
+    than at the pool's next check (a VM still being cloned waits for that)."""
+    if not ctx.store.move(pool_name, vm, state, State.COMPLETED):
+        return False
+    if ctx.store.queue_vm_work(vm, DESTROY_QUEUE_SECONDS):
+        ctx.dispatch.destroy(pool_name, vm)
+    return True
+
+
+def drain(ctx: Context, pool: PoolConfig) -> None:
+    """Send the pool's ready and pending VMs to completed (template or clone
+    target change, reset).
+
+    Pending first, then a fresh look at ready: a clone that becomes ready
+    meanwhile is caught by the second look instead of slipping through."""
+    for state, label in ((State.PENDING, "pending"), (State.READY, "ready")):
+        members = ctx.store.snapshot(pool.name)[state]
+        if state is State.PENDING:
+            members = filling(ctx, members)
+        if members:
+            log.info("[*] [%s] removing %s instances", pool.name, label)
+        for vm in members:
+            retire(ctx, pool.name, vm, state)
 
 
 def apply_marks(ctx: Context, pool: PoolConfig) -> None:

@@ -7,7 +7,7 @@ import logging
 from vmpooler.domain.states import State
 from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.template import retire
+from vmpooler.lifecycle.pool_config import filling, retire
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -20,6 +20,8 @@ def repopulate(ctx: Context, pool: PoolConfig) -> int:
     """
     counts = ctx.store.counts([pool.name], (State.READY, State.PENDING, State.RUNNING))[pool.name]
     ready, pending = counts[State.READY], counts[State.PENDING]
+    if pending:
+        pending = len(filling(ctx, ctx.store.snapshot(pool.name)[State.PENDING]))
     ctx.metrics.gauge(f"ready.{pool.name}", ready)
     ctx.metrics.gauge(f"running.{pool.name}", counts[State.RUNNING])
     if pool.size != 0 and ctx.store.set_empty(pool.name, ready == 0) and ready == 0:
@@ -38,18 +40,22 @@ def repopulate(ctx: Context, pool: PoolConfig) -> int:
     return started
 
 
-def remove_excess(ctx: Context, pool: PoolConfig, locked: set[str]) -> int:
+def remove_excess(ctx: Context, pool: PoolConfig) -> int:
     """When a pool shrinks, move surplus VMs to completed (ready ones first, oldest
     first). Pending VMs still being cloned are left to become ready first."""
     snapshot = ctx.store.snapshot(pool.name)
-    excess = len(snapshot[State.READY]) + len(snapshot[State.PENDING]) - pool.size
+    pending = filling(ctx, snapshot[State.PENDING])
+    excess = len(snapshot[State.READY]) + len(pending) - pool.size
     if excess <= 0:
         return 0
+    # A clone's lock is taken with its registration, so any VM of this snapshot
+    # still being cloned shows here.
+    locked = ctx.store.locked_vms(pending)
     removed = 0
     for vm in ctx.store.ready_oldest_first(pool.name)[:excess]:
         if retire(ctx, pool.name, vm, State.READY):
             removed += 1
-    for vm in sorted(snapshot[State.PENDING] - locked)[: excess - removed]:
+    for vm in sorted(pending - locked)[: excess - removed]:
         if retire(ctx, pool.name, vm, State.PENDING):
             removed += 1
     if removed:

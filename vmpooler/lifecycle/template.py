@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from vmpooler.domain.states import State
-from vmpooler.lifecycle.context import DESTROY_QUEUE_SECONDS, Context
+from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.pool_config import drain
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -38,26 +38,3 @@ def prepare_template(ctx: Context, pool: PoolConfig) -> None:
                         "not create the template delta disks. Either a template delta disk already exists, or "
                         "the template delta disk creation failed. The error is: %s", pool.name, exc)
     ctx.store.set_prepared_template(pool.name, pool.template)
-
-
-def drain(ctx: Context, pool: PoolConfig) -> None:
-    """Send every ready and pending VM to completed (they were built from another template).
-
-    Pending first, then a fresh look at ready: a clone that becomes ready
-    meanwhile is caught by the second look instead of slipping through."""
-    for state, label in ((State.PENDING, "pending"), (State.READY, "ready")):
-        members = ctx.store.snapshot(pool.name)[state]
-        if members:
-            log.info("[*] [%s] removing %s instances", pool.name, label)
-        for vm in members:
-            retire(ctx, pool.name, vm, state)
-
-
-def retire(ctx: Context, pool_name: str, vm: str, state: State) -> bool:
-    """Move a ready or pending VM to completed and queue its destroy now rather
-    than at the pool's next check (a VM still being cloned waits for that)."""
-    if not ctx.store.move(pool_name, vm, state, State.COMPLETED):
-        return False
-    if ctx.store.queue_vm_work(vm, DESTROY_QUEUE_SECONDS):
-        ctx.dispatch.destroy(pool_name, vm)
-    return True
