@@ -142,3 +142,10 @@ def test_put_reports_every_problem_at_once(api):
     assert any("lifetime (-3)" in line for line in failures)
     assert any("tag name 'bad name!'" in line for line in failures)
     assert any("tag 'ok' must be a string" in line for line in failures)
+
+
+def test_absurd_lifetimes_are_refused_or_survived(api):
+    running(api)
+    assert api.put("/api/v1/vm/run-vm", data='{"lifetime": 99999999999999}').status_code == 400
+    api.redis.hset(keys.vm("run-vm"), "lifetime", "9" * 40)  # written by something else
+    assert api.get("/api/v1/vm/run-vm").status_code == 200

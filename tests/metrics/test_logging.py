@@ -89,7 +89,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.integration
-def test_vmpooler_run_writes_api_worker_and_beat_lines_to_the_logfile(tmp_path, redis_url, redis_client):
+def test_vmpooler_run_logs_to_the_logfile_and_turns_healthy(tmp_path, redis_url, redis_client):
     logfile = tmp_path / "vmpooler.log"
     config = tmp_path / "vmpooler.yaml"
     config.write_text(yaml.safe_dump({
@@ -111,6 +111,9 @@ def test_vmpooler_run_writes_api_worker_and_beat_lines_to_the_logfile(tmp_path, 
         wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=5).ok
                  if _listening(port) else False, timeout=30, message="the API")
         wait_for(lambda: "[ ] API: Method: GET, Status: 200, Path: /api/v1/status" in text(), timeout=10)
+        # The real beat and worker processes report in: the deployment is healthy.
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthcheck", timeout=5).status_code == 200,
+                 timeout=30, message="healthy")
         assert all(LINE.match(line) for line in text().splitlines() if line)
     finally:
         process.send_signal(signal.SIGINT)

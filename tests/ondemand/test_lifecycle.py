@@ -15,6 +15,7 @@ from vmpooler.lifecycle.ondemand import choose_backends, create_request, delete_
 from vmpooler.lifecycle.pool_config import drain
 from vmpooler.lifecycle.repopulate import remove_excess, repopulate
 from vmpooler.store.ondemand import Entry
+from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
 
 POOLS = [
     {"name": "deb", "size": 0, "provider": "dummy", "template": "t/deb", "alias": "linux", "clone_target": "c1"},
@@ -188,3 +189,10 @@ def test_pool_size_drains_and_repopulation_leave_the_requests_vms_alone(redis_ur
     drain(ctx, ctx.pool("deb"))
     assert redis_client.smembers("vmpooler__pending__deb") == ondemand
     assert redis_client.smembers("vmpooler__completed__deb") == own
+
+
+def test_beat_processes_the_ondemand_queues_every_minimum_delay(redis_url):
+    schedule = build_beat_schedule(make_settings(redis_url, pools=POOLS, config={"check_loop_delay_min": 4}))
+    entry = schedule["ondemand-process"]
+    assert entry["task"] == "vmpooler.ondemand.process" and entry["schedule"] == 4.0
+    assert entry["options"]["queue"] == TASK_QUEUES["vmpooler.ondemand.process"] == "pools"

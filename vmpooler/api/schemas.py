@@ -17,6 +17,7 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields
 from vmpooler.api.errors import ApiError
 
 MAX_VMS_PER_POOL = 100
+MAX_LIFETIME_HOURS = 24 * 365 * 10
 MAX_BODY_BYTES = 64 * 1024
 HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.I)
 TAG_NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
@@ -58,7 +59,7 @@ class Lifetime(fields.Field):
     """Hours since checkout: a positive integer or a string of digits."""
 
     def __init__(self, **kwargs):
-        metadata = {"oneOf": [{"type": "integer", "minimum": 1},
+        metadata = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_LIFETIME_HOURS},
                               {"type": "string", "pattern": r"^\s*\d+\s*$"}]}
         super().__init__(metadata=metadata, **kwargs)
 
@@ -66,6 +67,9 @@ class Lifetime(fields.Field):
         hours = _digits(value)
         if hours is None or hours <= 0:
             raise ValidationError(f"You provided a lifetime ({_show(value)}) but you must provide a positive number.")
+        if hours > MAX_LIFETIME_HOURS:
+            raise ValidationError(f"You provided a lifetime ({_show(value)}) longer than ten years "
+                                  f"({MAX_LIFETIME_HOURS} hours).")
         return hours
 
 

@@ -8,6 +8,8 @@ from typing import Callable, Mapping
 from vmpooler.domain.timefmt import parse_time
 from vmpooler.lifecycle.status import ruby_round
 
+MAX_HOURS = 24 * 365 * 1000
+
 
 def _hours(delta: timedelta) -> float:
     return ruby_round(delta.total_seconds() / 3600, 2)
@@ -15,7 +17,9 @@ def _hours(delta: timedelta) -> float:
 
 def _lifetime(fields: Mapping[str, str], default: int | None) -> int:
     value = (fields.get("lifetime") or "").strip()
-    return int(value) if value.isdigit() else int(default or 0)
+    hours = int(value) if value.isdigit() else int(default or 0)
+    # Another writer of the hash could store anything; keep dates computable.
+    return min(hours, MAX_HOURS)
 
 
 def vm_details(vm: str, fields: Mapping[str, str], *, now: datetime, default_lifetime: int | None,

@@ -59,6 +59,8 @@ def repopulate_pool(self, pool_name: str):
         return 0
     lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
     if not lease.acquire():
+        if self.request.retries >= REPOPULATE_MAX_RETRIES:
+            return 0  # the long check holding the pool repopulates it when it ends
         # A check holds the pool; try again shortly so a checkout is replaced at once.
         raise self.retry(countdown=REPOPULATE_RETRY_SECONDS)
     with lease:
