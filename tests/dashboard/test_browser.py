@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import shutil
@@ -27,11 +28,14 @@ POOLS = [
 def _require_browser() -> tuple[str, str]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
-    if chromium and driver:
+    missing = [name for name, found in (("chromium", chromium), ("chromedriver", driver),
+                                        ("selenium", importlib.util.find_spec("selenium"))) if not found]
+    if not missing:
         return chromium, driver
     if os.environ.get("CI"):
-        pytest.fail("CI must run the browser test: install chromium and chromium-driver (.ci/install_chromium.sh)")
-    pytest.skip("chromium and chromedriver are not installed (.ci/install_chromium.sh installs them)")
+        pytest.fail(f"CI must run the browser test; missing: {', '.join(missing)} "
+                    "(.ci/install_chromium.sh, pip install -e .[test])")
+    pytest.skip(f"missing {', '.join(missing)} (.ci/install_chromium.sh and the [test] extra install them)")
 
 
 @pytest.fixture

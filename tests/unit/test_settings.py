@@ -228,3 +228,21 @@ def test_string_alias_and_ldap_base_split(tmp_path):
     assert settings.aliases == {"pee": ("p",)}
     assert settings.auth.ldap.base == ("ou=users,dc=example,dc=com", "ou=service,dc=example,dc=com")
     assert settings.auth.ldap.port == 389
+
+
+def test_an_api_without_pools_serves_the_published_ones(redis_url, redis_client, tmp_path):
+    from tests.helpers import make_settings
+    from vmpooler.bootstrap import Services, publish_pools, with_pools_from_redis
+    worker_settings = make_settings(redis_url, pools=[
+        {"name": "a", "size": 2, "provider": "dummy", "alias": ["aa", "ab"]},
+        {"name": "b", "size": 1, "provider": "dummy"},
+    ])
+    publish_pools(worker_settings, Services(worker_settings).store)
+    assert redis_client.smembers("vmpooler__pools") == {"a", "b"}
+    assert redis_client.hget("vmpooler__pool__a", "alias") == "aa,ab"
+    path = write(tmp_path, f":redis:\n  url: '{redis_url}'\n:providers:\n  :dummy: {{}}\n")
+    api_settings = load_settings(path, env={})
+    assert api_settings.pools_from_redis
+    served = with_pools_from_redis(api_settings, Services(api_settings).store)
+    assert [(p.name, p.size) for p in served.pools] == [("a", 2), ("b", 1)]
+    assert served.aliases["ab"] == ("a",)

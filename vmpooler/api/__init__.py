@@ -19,6 +19,9 @@ def create_app(services: bootstrap.Services | None = None, dispatcher: Dispatche
         settings = bootstrap.load(config_path)
         configure_logging(settings.config.logfile)
         services = bootstrap.Services(settings)
+        if settings.pools_from_redis:
+            # A stand-alone API serves the pools its workers published.
+            services = bootstrap.Services(bootstrap.with_pools_from_redis(settings, services.store))
     if dispatcher is None:
         from vmpooler.tasks.app import create_celery
         from vmpooler.tasks.dispatch import CeleryDispatcher

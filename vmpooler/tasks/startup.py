@@ -16,7 +16,8 @@ def on_worker_ready(app: Celery) -> None:
     services = app.services
     settings = services.settings
     log.debug("starting vmpooler")
-    publish_pools(settings, services.store)
+    if not settings.pools_from_redis:
+        publish_pools(settings, services.store)
     services.store.reset_counters()
     # As the original: migrations a killed worker left behind must not hold places forever.
     services.store.reset_migrations()
