@@ -34,9 +34,10 @@ class Health(Schema):
 
 
 def register(app: Flask, app_services: Services) -> None:
+    # Unlike 1.3.0's, the health check is always served; the scrape endpoint and the request
+    # series exist, as in 1.3.0, only when Prometheus is the metrics backend.
     app.add_url_rule("/healthcheck", "healthcheck", healthcheck, strict_slashes=False)
     metrics = app_services.metrics
-    # Like the original, the endpoint exists only when Prometheus is the metrics backend.
     if isinstance(metrics, PrometheusMetrics):
         instance = app_services.settings.prometheus.prefix
 

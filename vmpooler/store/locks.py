@@ -84,12 +84,3 @@ class Lease:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def mark_queued(client: redis.Redis, key: str, ttl: float) -> bool:
-    """Claim work for a task that is about to be enqueued (free keys only)."""
-    return bool(client.set(key, QUEUED, nx=True, px=int(ttl * 1000)))
-
-
-def is_held(client: redis.Redis, key: str) -> bool:
-    return bool(client.exists(key))

@@ -25,7 +25,7 @@ def _monitoring(app) -> MonitoringStore | None:
 
 
 @task_postrun.connect
-def _task_ran(sender=None, task=None, **_):
+def _task_ran(sender=None, **_):
     services = _services(sender.app)
     if services is None:
         return
