@@ -54,7 +54,8 @@ def _celery(kind: str, extra: list[str]) -> list[str]:
     if kind == "worker":
         command += ["-Q", QUEUES]
     else:
-        command += ["-s", os.path.join(tempfile.gettempdir(), f"vmpooler-beat-{os.getuid()}")]
+        # Each beat keeps its schedule file to itself, so two deployments on one machine never clash.
+        command += ["-s", os.path.join(tempfile.mkdtemp(prefix="vmpooler-beat-"), "schedule")]
     return command + extra
 
 

@@ -83,7 +83,9 @@ def test_worker_killed_mid_clone_and_destroy_loses_nothing(redis_url, redis_clie
         "redis": {"url": redis_url},
         # Tasks the killed worker had taken are delivered again after this many seconds.
         "celery": {"visibility_timeout": 4},
-        "providers": {"dummy": {"seed": 9, "createvm_max_time": 3, "destroyvm_max_time": 3}},
+        # One connection per worker thread: the dummy's default of one would serialise the test's threads.
+        "providers": {"dummy": {"seed": 9, "createvm_max_time": 3, "destroyvm_max_time": 3,
+                                "connection_pool_size": 8}},
         "pools": [{"name": "victim", "size": 6, "provider": "dummy", "template": "t/victim"}],
     }
     settings = make_settings(redis_url, pools=raw["pools"], config=raw["config"], providers=raw["providers"],

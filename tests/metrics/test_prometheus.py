@@ -16,6 +16,8 @@ from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
 from vmpooler.metrics.catalogue import UnknownMetric, series
 from vmpooler.metrics.prometheus import PrometheusMetrics, exposition
+from vmpooler.store import keys
+from vmpooler.store.metrics_store import MAX_FIELDS, MetricsStore
 
 COUNT_IN_A_CHILD = textwrap.dedent("""
     import sys
@@ -144,3 +146,21 @@ def test_counter_samples_end_in_total_exactly_once(redis_client):
         ("vmpooler_http_requests_vm_total", labels(method="post", subpath="vm", operation="checkout")): 1,
         ("vmpooler_connect_open_total", labels()): 1,
     }
+
+
+def test_new_series_stop_at_the_cap_while_existing_ones_keep_counting(redis_client):
+    store = MetricsStore(redis_client, max_fields=2)
+    assert [store.add("vmpooler_checkout_invalid", (("poolname", name),)) for name in "abca"] == \
+        [True, True, False, True]
+    found = samples(exposition(store, "vmpooler", "vmpooler").decode())
+    assert found == {("vmpooler_checkout_invalid_total", labels(poolname="a")): 2,
+                     ("vmpooler_checkout_invalid_total", labels(poolname="b")): 1}
+
+
+def test_a_full_store_is_logged(redis_client, vmpooler_log):
+    redis_client.hset(keys.PROMETHEUS_COUNTERS, mapping={f"filler{n}": 1 for n in range(MAX_FIELDS)})
+    PrometheusMetrics("vmpooler", lambda: redis_client).increment("checkout.invalid.new")
+    assert "too many series stored in Redis; vmpooler_checkout_invalid and other new series" in vmpooler_log.text
+    assert redis_client.hlen(keys.PROMETHEUS_COUNTERS) == MAX_FIELDS
+    # Fields it did not write do not break the scrape.
+    assert exposition(MetricsStore(redis_client), "vmpooler", "vmpooler") == b""

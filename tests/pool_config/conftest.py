@@ -6,6 +6,7 @@ import contextlib
 
 import pytest
 
+from tests.api.conftest import make_api  # noqa: F401 (fixture)
 from tests.helpers import make_settings
 from tests.integration.conftest import http, running_pooler  # noqa: F401 (fixtures)
 

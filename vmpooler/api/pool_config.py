@@ -13,8 +13,15 @@ from vmpooler.api.auth import auth_enabled, require_token
 from vmpooler.api.errors import ApiError
 from vmpooler.api.ondemand import error, json_payload
 from vmpooler.api.pool_config_schemas import (  # noqa: F401 (named by the docstrings)
-    CloneTargetRequest, ConfigMessage, PoolConfiguration, PoolResetRequest, PoolSizeRequest, PoolSizeUndo,
-    PoolTemplateRequest, PoolTemplateUndo)
+    CloneTargetRequest,
+    ConfigMessage,
+    PoolConfiguration,
+    PoolResetRequest,
+    PoolSizeRequest,
+    PoolSizeUndo,
+    PoolTemplateRequest,
+    PoolTemplateUndo,
+)
 from vmpooler.api.state import context
 from vmpooler.lifecycle import pool_config
 

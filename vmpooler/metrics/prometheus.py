@@ -42,6 +42,9 @@ class PrometheusMetrics(Metrics):
                 self._store = MetricsStore(self._redis_client())
             return self._store
 
+    def _refused(self, name: str) -> None:
+        log.warning("[!] prometheus: too many series stored in Redis; %s and other new series are dropped", name)
+
     def increment(self, label: str, value: int = 1) -> None:
         self._record(label, COUNTER, "increment", value, lambda s: self.store.add(s.name, s.labels, value))
 
@@ -58,18 +61,21 @@ class PrometheusMetrics(Metrics):
         """The request middleware's series; labels are given whole, as a path may hold dots."""
         prefix = self.prometheus_prefix
         try:
-            self.store.add(f"{prefix}_http_requests_total", (("code", str(code)), ("method", method), ("path", path)))
-            self.store.observe(f"{prefix}_http_request_duration_seconds", (("method", method), ("path", path)),
-                               bucket_of(HTTP_BUCKETS, seconds), seconds)
+            labels = (("method", method), ("path", path))
+            if not (self.store.add(f"{prefix}_http_requests_total", (("code", str(code)),) + labels)
+                    and self.store.observe(f"{prefix}_http_request_duration_seconds", labels,
+                                           bucket_of(HTTP_BUCKETS, seconds), seconds)):
+                self._refused(f"{prefix}_http_requests_total")
         except Exception as exc:  # a metrics outage must not fail the request
             log.info("[!] prometheus error logging the request %s %s: %s", method, path, exc)
 
-    def _record(self, label: str, kind: str, action: str, value: float, write: Callable[[Series], None]) -> None:
+    def _record(self, label: str, kind: str, action: str, value: float, write: Callable[[Series], bool]) -> None:
         try:
             found = series(label, self.prometheus_prefix)
             if found.spec.kind != kind:
                 raise UnknownMetric(f"{found.name} is a {found.spec.kind}")
-            write(found)
+            if not write(found):
+                self._refused(found.name)
         except Exception as exc:  # a metrics outage must not fail the work being measured
             log.info("[!] prometheus error logging metric %s %s %s: %s", label, action, value, exc)
 

@@ -37,8 +37,8 @@ class StatsdMetrics(Metrics):
             sock, address = self._resolve()
             sock.sendto(f"{name}:{number(value)}|{kind}".encode(), address)
         except OSError as exc:
-            # Resolve again next time: the server may have moved.
-            self._target = None
+            if not isinstance(exc, BlockingIOError):  # a full send buffer only drops this datagram
+                self._target = None  # resolve again next time: the server may have moved
             log.info("[!] Failure %s %s on statsd server [%s:%s]: %s", action, name, self.server, self.port, exc)
 
     def _resolve(self) -> tuple[socket.socket, tuple]:
