@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
-from vmpooler.lifecycle.clone import clone_vm
+from vmpooler.lifecycle.clone import clone_vm, reap_dead_clones
 from vmpooler.lifecycle.ondemand import choose_backends, create_request, delete_request, process
 from vmpooler.lifecycle.pool_config import drain
 from vmpooler.lifecycle.repopulate import remove_excess, repopulate
@@ -196,3 +196,28 @@ def test_beat_processes_the_ondemand_queues_every_minimum_delay(redis_url):
     entry = schedule["ondemand-process"]
     assert entry["task"] == "vmpooler.ondemand.process" and entry["schedule"] == 4.0
     assert entry["options"]["queue"] == TASK_QUEUES["vmpooler.ondemand.process"] == "pools"
+
+
+def test_a_clone_lost_with_its_worker_is_replaced_for_the_request(redis_url, redis_client, dispatcher):
+    ctx = make_ctx(redis_url, dispatcher)
+    create_request(ctx, [("deb", 1)], "r8")
+    process(ctx)
+    (vm,) = redis_client.smembers("vmpooler__pending__deb")
+    redis_client.delete(f"vmpooler__lock__vm__{vm}")  # its worker died: the lease lapsed
+    assert reap_dead_clones(ctx) == 1
+    assert redis_client.smembers("vmpooler__completed__deb") == {vm}
+    assert redis_client.hget("vmpooler__odrequest__r8", "retry_count") == "1"
+    assert [member for member, _ in redis_client.zrange("vmpooler__odcreate__task", 0, -1, withscores=True)] == [
+        "deb:deb:1:r8"]
+
+
+def test_a_request_whose_hash_is_gone_leaves_the_queues_at_its_ttl(redis_url, redis_client, dispatcher):
+    ctx = make_ctx(redis_url, dispatcher)
+    with freeze_time("2021-11-15 10:00:00"):
+        create_request(ctx, [("deb", 1)], "r9")
+        process(ctx)
+        redis_client.delete("vmpooler__odrequest__r9")
+    with freeze_time("2021-11-15 10:06:00"):
+        process(ctx)
+    assert redis_client.zcard("vmpooler__provisioning__processing") == 0
+    assert not redis_client.exists("vmpooler__odrequest__r9")

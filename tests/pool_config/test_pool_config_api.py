@@ -7,6 +7,7 @@ import time
 
 from tests.helpers import make_settings, wait_for
 from tests.integration.conftest import running_pooler
+from vmpooler.lifecycle import pool_config
 
 POOL = {"name": "deb", "size": 2, "provider": "dummy", "template": "t/deb-1"}
 FAST = {"dummy": {"seed": 2, "createvm_max_time": 0.1}}
@@ -199,3 +200,19 @@ def test_overrides_survive_a_restart(redis_url, redis_client, http):
         assert http.post(pooler.url("/api/v1/vm/deb")).status_code == 200
         wait_for(lambda: settled(pooler, "deb", 3), message="refilled to the override after the restart")
         assert set(templates_of(pooler, "deb").values()) == {"t/deb-9"}
+
+
+def test_a_change_waits_for_another_change_of_the_same_pool(make_api, monkeypatch):
+    monkeypatch.setattr(pool_config, "LOCK_WAIT_SECONDS", 0.2)
+    api = make_api(pools=[POOL], config=EXPERIMENTAL)
+    other = api.app.extensions["vmpooler"]["services"].store.pool_config.config_lease("deb", 10)
+    assert other.acquire()  # another API process is changing the pool
+    try:
+        reply = api.post("/api/v1/config/poolsize", data='{"deb": 5}')
+        assert reply.status_code == 503 and "in progress" in reply.get_json()["error"]
+        assert not api.redis.exists("vmpooler__config__poolsize")
+    finally:
+        other.release()
+    assert api.post("/api/v1/config/poolsize", data='{"deb": 5}').status_code == 201
+    assert api.redis.hget("vmpooler__config__poolsize", "deb") == "5"
+    assert api.dispatcher.of("check") == [("deb",)]

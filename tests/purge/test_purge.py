@@ -32,11 +32,12 @@ CONFIG = """
 
 
 def seed(redis_client, provider, folder, vms):
+    """VMs of a folder no pool configures any more, left in various state sets."""
     state = ProviderState(redis_client, provider)
-    for vm in vms:
+    for vm, where in zip(vms, ("running", "completed", "ready")):
         state.put(folder, vm, {"name": vm, "poolname": folder})
         redis_client.hset(f"vmpooler__vm__{vm}", mapping={"template": folder, "checkout": "2021-11-15 10:00:00 +0000"})
-        redis_client.sadd(f"vmpooler__completed__{folder}", vm)
+        redis_client.sadd(f"vmpooler__{where}__{folder}", vm)
         redis_client.hset(f"vmpooler__active__{folder}", vm, "2021-11-15 10:00:00 +0000")
 
 
@@ -58,7 +59,8 @@ def test_unconfigured_folders_are_purged_at_start_and_by_beat(redis_url, redis_c
             assert redis_client.hget(f"vmpooler__vm__{vm}", "destroy")
             assert 0 < redis_client.ttl(f"vmpooler__vm__{vm}") <= 168 * 3600
             assert not redis_client.hexists("vmpooler__active__retired", vm)
-        assert not redis_client.smembers("vmpooler__completed__retired")
+        for where in ("running", "completed"):
+            assert not redis_client.smembers(f"vmpooler__{where}__retired")
         # The allowlisted folder, another provider's folders and the configured pool are untouched.
         assert dummy.names("keepme") == ["kept-1"]
         assert redis_client.ttl("vmpooler__vm__kept-1") == -1

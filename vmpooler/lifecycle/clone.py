@@ -129,7 +129,7 @@ def reap_dead_clones(ctx: Context, now: float | None = None) -> int:
     for ondemand in (False, True):
         holders = ctx.store.slot_holders(ondemand)
         locks = ctx.store.lock_values(holders)
-        details = ctx.store.vm_fields(holders, ["pool", "clone_time", "clone"])
+        details = ctx.store.vm_fields(holders, ["pool", "clone_time", "clone", "request_id", "pool_alias"])
         for vm, registered in holders.items():
             fields = details[vm]
             if locks[vm] == QUEUED and now - registered > resend_after and fields["pool"]:
@@ -142,6 +142,8 @@ def reap_dead_clones(ctx: Context, now: float | None = None) -> int:
                 age = seconds_since(fields["clone"]) or 0
                 log.info("[!] [%s] '%s' clone was interrupted after %.0f seconds, moved to 'completed'",
                          pool, vm, age)
+                if fields["request_id"]:
+                    retry_clone(ctx, pool, fields["request_id"], fields["pool_alias"], "the clone was interrupted")
             _release_slot(ctx, vm, ondemand)
             reaped += 1
     return reaped

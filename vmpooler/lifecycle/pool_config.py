@@ -170,12 +170,12 @@ def apply_marks(ctx: Context, pool: PoolConfig) -> None:
     """Worker side, during a check: act on the reset and undo marks the API (this
     one or a Ruby one) left. Overrides themselves need nothing here: the pool
     the check works with already has them applied."""
-    size_undone, template_undone = ctx.store.pool_config.take_undo(pool.name)
+    reset, size_undone, template_undone = ctx.store.pool_config.take_marks(pool.name)
     if size_undone:
         log.info("[*] [%s] size override removed, size is %s", pool.name, pool.size)
     if template_undone:
         log.info("[*] [%s] template override removed, template is %s", pool.name, pool.template)
-    if ctx.store.pool_config.take_reset(pool.name):
+    if reset:
         drain(ctx, pool)
         log.info("[*] [%s] reset has cleared ready and pending instances", pool.name)
 

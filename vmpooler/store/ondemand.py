@@ -128,18 +128,20 @@ return 1
 # KEYS: request hash, request zset, processing zset, tasks, then (set, running,
 # completed) per entry. ARGV: id, status, hash ttl, set ttl ('' = delete the sets), reason.
 _RETIRE = """
-if redis.call('HEXISTS', KEYS[1], 'requested') == 0 then return 'missing' end
+local missing = redis.call('HEXISTS', KEYS[1], 'requested') == 0
 local current = redis.call('HGET', KEYS[1], 'status')
-if current == 'deleted' or (ARGV[2] == 'failed' and current) then return current end
-redis.call('HSET', KEYS[1], 'status', ARGV[2])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'failure_reason', ARGV[5]) end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+if not missing and (current == 'deleted' or (ARGV[2] == 'failed' and current)) then return current end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 local suffix = ':' .. ARGV[1]
 for _, m in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
   if #m > #suffix and string.sub(m, -#suffix) == suffix then redis.call('ZREM', KEYS[4], m) end
 end
+-- A request whose hash expired (or was never written) is only taken off the queues.
+if missing then return 'missing' end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'failure_reason', ARGV[5]) end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 for i = 5, #KEYS, 3 do
   for _, vm in ipairs(redis.call('SMEMBERS', KEYS[i])) do redis.call('SMOVE', KEYS[i + 1], KEYS[i + 2], vm) end
   if ARGV[4] == '' then redis.call('DEL', KEYS[i]) else redis.call('EXPIRE', KEYS[i], ARGV[4]) end

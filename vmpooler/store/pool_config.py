@@ -55,16 +55,14 @@ class PoolConfigStore:
 
     # ---- reads and hand-offs (worker)
 
-    def take_reset(self, pool: str) -> bool:
-        return bool(self.r.srem(keys.POOLRESET, pool))
-
-    def take_undo(self, pool: str) -> tuple[bool, bool]:
-        """(size undone, template undone) since the last look; clears both marks."""
+    def take_marks(self, pool: str) -> tuple[bool, bool, bool]:
+        """(reset asked, size undone, template undone) since the last look; clears them."""
         pipe = self.r.pipeline(transaction=True)
+        pipe.srem(keys.POOLRESET, pool)
         pipe.srem(keys.UNDO_SIZE_OVERRIDE, pool)
         pipe.srem(keys.UNDO_TEMPLATE_OVERRIDE, pool)
-        size, template = pipe.execute()
-        return bool(size), bool(template)
+        reset, size, template = pipe.execute()
+        return bool(reset), bool(size), bool(template)
 
     def woken(self, pool: str) -> bool:
         return bool(self.r.hget(keys.pool_check_state(pool), WAKE_FIELD))

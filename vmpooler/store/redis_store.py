@@ -165,9 +165,12 @@ class RedisStore:
         return bool(self.r.srem(keys.state_set("completed", pool), vm))
 
     def forget_purged_vm(self, folder: str, vm: str) -> None:
-        """A purge destroyed ``vm`` of an unconfigured folder: expire what Redis knew."""
+        """A purge destroyed ``vm`` of an unconfigured folder: expire what Redis knew
+        (a pool removed from the configuration may have left it in any state set)."""
         pipe = self.r.pipeline(transaction=True)
-        pipe.srem(keys.state_set("completed", folder), vm)
+        for state in ALL_STATES:
+            pipe.srem(keys.state_set(state.value, folder), vm)
+        pipe.zrem(keys.ready_order(folder), vm)
         pipe.hdel(keys.active(folder), vm)
         pipe.hset(keys.vm(vm), "destroy", format_time())
         pipe.expire(keys.vm(vm), self.data_ttl)
