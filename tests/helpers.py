@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from vmpooler.metrics import Metrics
 from vmpooler.settings import Settings, build_settings
 
 
@@ -47,3 +48,22 @@ class RecordingDispatcher:
 
     def of(self, kind: str) -> list[tuple]:
         return [args for name, args in self.sent if name == kind]
+
+
+class RecordingMetrics(Metrics):
+    """Keeps every datapoint in memory ."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[str, str, float]] = []
+
+    def increment(self, label: str, value: int = 1) -> None:
+        self.points.append(("increment", label, value))
+
+    def timing(self, label: str, value: float) -> None:
+        self.points.append(("timing", label, value))
+
+    def gauge(self, label: str, value: float) -> None:
+        self.points.append(("gauge", label, value))
+
+    def labels(self, kind: str | None = None) -> list[str]:
+        return [label for k, label, _ in self.points if kind is None or k == kind]

@@ -16,7 +16,7 @@ from vmpooler.auth import authenticate
 def slapd():
     if not (find_program("slapd") and find_program("ldapadd")):
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("slapd and ldapadd are needed for the LDAP tests (.ci/install_ldap.sh installs them)")
+            pytest.fail("slapd and ldapadd are needed for the LDAP tests (.ci/run installs them)")
         pytest.skip("slapd/ldap-utils are not installed (apt-get install slapd ldap-utils)")
     server = Slapd().start()
     yield server

@@ -34,8 +34,8 @@ def _require_browser() -> tuple[str, str]:
         return chromium, driver
     if os.environ.get("CI"):
         pytest.fail(f"CI must run the browser test; missing: {', '.join(missing)} "
-                    "(.ci/install_chromium.sh, pip install -e .[test])")
-    pytest.skip(f"missing {', '.join(missing)} (.ci/install_chromium.sh and the [test] extra install them)")
+                    "(.ci/run installs them)")
+    pytest.skip(f"missing {', '.join(missing)} (.ci/run installs them)")
 
 
 @pytest.fixture

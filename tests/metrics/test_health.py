@@ -14,7 +14,7 @@ from tests.helpers import RecordingDispatcher, make_settings, wait_for
 from tests.integration.conftest import running_pooler
 from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
-from vmpooler.metrics import RecordingMetrics
+from tests.helpers import RecordingMetrics
 from vmpooler.store.monitoring import MonitoringStore
 from vmpooler.store import keys
 from vmpooler.tasks.app import create_celery

@@ -248,7 +248,7 @@ def make_provider(vcsim, admin) -> Callable[..., Any]:
     The provider gets a RecordingMetrics (``.metrics``), a recording sleep
     (``.test_sleep``) and, unless given, a resolver that refuses every name.
     """
-    from vmpooler.metrics import RecordingMetrics
+    from tests.helpers import RecordingMetrics
     from vmpooler.providers import registry
     from vmpooler.providers.base import ProviderDeps
     from vmpooler.settings import build_settings

@@ -53,16 +53,6 @@ def _token() -> tuple[str | None, str | None]:
     return current_token(), user
 
 
-def _count(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def _create(wanted: list[tuple[str, object]], request_id: object, token: str | None, user: str | None):
     ctx = context()
     bad = [name for name, _ in wanted if name not in ctx.settings.pool_names]
@@ -70,7 +60,7 @@ def _create(wanted: list[tuple[str, object]], request_id: object, token: str | N
         for name in bad:
             ctx.metrics.increment(f"ondemandrequest_fail.invalid.{name or 'unknown'}")
         raise error(404, bad_templates=bad)
-    counts = [(name, _count(value)) for name, value in wanted]
+    counts = [(name, schemas.whole_number(value)) for name, value in wanted]
     invalid = [name for name, count in counts if count is None or count < 0]
     if invalid:
         raise error(400, message=f"the count of {', '.join(invalid)} must be a whole number")

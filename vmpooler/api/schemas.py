@@ -25,7 +25,7 @@ SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _digits(value: Any) -> int | None:
+def whole_number(value: Any) -> int | None:
     """An int from an int or a string of digits (surrounding blanks allowed), else None."""
     if isinstance(value, bool):
         return None
@@ -45,7 +45,7 @@ class Count(fields.Field):
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        count = _digits(value)
+        count = whole_number(value)
         if count is None:
             raise ValidationError(f"the count must be a whole number, got {json.dumps(value)}")
         if count < 0:
@@ -64,7 +64,7 @@ class Lifetime(fields.Field):
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        hours = _digits(value)
+        hours = whole_number(value)
         if hours is None or hours <= 0:
             raise ValidationError(f"You provided a lifetime ({_show(value)}) but you must provide a positive number.")
         if hours > MAX_LIFETIME_HOURS:

@@ -7,7 +7,7 @@ would (ISO 8601, a ``UTC`` suffix, date-only values).
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from dateutil import parser as _dateparser
 
@@ -65,7 +65,3 @@ def today() -> str:
 def format_duration(seconds: float) -> str:
     """Durations are stored as seconds with two decimals."""
     return f"{seconds:.2f}"
-
-
-def iso_date(value: str) -> date:
-    return date.fromisoformat(value)

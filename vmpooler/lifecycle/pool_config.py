@@ -52,44 +52,35 @@ def _wake(ctx: Context, pools: Iterable[str]) -> None:
         ctx.dispatch.check(name)
 
 
-def set_sizes(ctx: Context, sizes: dict[str, int]) -> list[str]:
-    """Override pool sizes; returns the pools whose size changed."""
+def _override(ctx: Context, values: dict, field: str, save, label: str | None = None) -> list[str]:
+    """Store the overrides that change something, under the pools' config locks;
+    returns the pools that changed (and wakes them)."""
     changed = []
-    with _locked(ctx, sizes):
-        for name, size in sizes.items():
-            before = ctx.pool(name).size
-            if before != size:
-                ctx.store.pool_config.set_size(name, size)
-                log.info("[*] [%s] size updated from %s to %s", name, before, size)
+    with _locked(ctx, values):
+        for name, value in values.items():
+            before = getattr(ctx.pool(name), field)
+            if before != value:
+                save(name, value)
+                if label:
+                    log.info("[*] [%s] %s updated from %s to %s", name, label, before, value)
                 changed.append(name)
     _wake(ctx, changed)
     return changed
+
+
+def set_sizes(ctx: Context, sizes: dict[str, int]) -> list[str]:
+    """Override pool sizes; returns the pools whose size changed."""
+    return _override(ctx, sizes, "size", ctx.store.pool_config.set_size, "size")
 
 
 def set_templates(ctx: Context, templates: dict[str, str]) -> list[str]:
-    """Override pool templates; the pools are drained and refilled from the new one."""
-    changed = []
-    with _locked(ctx, templates):
-        for name, template in templates.items():
-            if ctx.pool(name).template != template:
-                ctx.store.pool_config.set_template(name, template)
-                changed.append(name)
-    _wake(ctx, changed)
-    return changed
+    """Override pool templates; the next check drains the pools and refills them from the new one."""
+    return _override(ctx, templates, "template", ctx.store.pool_config.set_template)
 
 
 def set_clone_targets(ctx: Context, targets: dict[str, str]) -> list[str]:
     """Override clone targets; the pools are reset so their VMs move there."""
-    changed = []
-    with _locked(ctx, targets):
-        for name, target in targets.items():
-            before = ctx.pool(name).clone_target
-            if before != target:
-                ctx.store.pool_config.set_clone_target(name, target)
-                log.info("[*] [%s] clone updated from %s to %s", name, before, target)
-                changed.append(name)
-    _wake(ctx, changed)
-    return changed
+    return _override(ctx, targets, "clone_target", ctx.store.pool_config.set_clone_target, "clone")
 
 
 @dataclass(frozen=True)

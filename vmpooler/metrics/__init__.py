@@ -36,25 +36,6 @@ class NullMetrics(Metrics):
         pass
 
 
-class RecordingMetrics(Metrics):
-    """Keeps every datapoint in memory (used by tests and benchmarks)."""
-
-    def __init__(self) -> None:
-        self.points: list[tuple[str, str, float]] = []
-
-    def increment(self, label: str, value: int = 1) -> None:
-        self.points.append(("increment", label, value))
-
-    def timing(self, label: str, value: float) -> None:
-        self.points.append(("timing", label, value))
-
-    def gauge(self, label: str, value: float) -> None:
-        self.points.append(("gauge", label, value))
-
-    def labels(self, kind: str | None = None) -> list[str]:
-        return [label for k, label, _ in self.points if kind is None or k == kind]
-
-
 def make_metrics(settings: Settings, redis_client: Callable[[], object] | None = None) -> Metrics:
     """The configured backend, in the original's priority: statsd > graphite > prometheus > none.
 

@@ -68,8 +68,3 @@ class ProviderState:
 
     def pools(self) -> list[str]:
         return sorted(self.r.smembers(keys.dummy_pools(self.provider)))
-
-    def clear(self) -> None:
-        for pool in self.pools():
-            self.r.delete(self._key(pool))
-        self.r.delete(keys.dummy_pools(self.provider))

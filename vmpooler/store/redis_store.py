@@ -315,12 +315,6 @@ class RedisStore:
     def size_overrides(self) -> dict[str, str]:
         return self.r.hgetall(keys.CONFIG_POOLSIZE)
 
-    def template_overrides(self) -> dict[str, str]:
-        return self.r.hgetall(keys.CONFIG_TEMPLATE)
-
-    def clone_target_overrides(self) -> dict[str, str]:
-        return self.r.hgetall(keys.CONFIG_CLONE_TARGET)
-
     def prepared_template(self, pool: str) -> str | None:
         return self.r.hget(keys.TEMPLATE_PREPARED, pool)
 
