@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from flask import Blueprint, jsonify, request
 
 from vmpooler.api.state import api_version, context, uptime
+from vmpooler.lifecycle.overview import with_size_overrides
 from vmpooler.lifecycle.status import VIEWS, poolstat, status, total_running
 from vmpooler.settings import PoolConfig
 
@@ -14,14 +13,9 @@ blueprint = Blueprint("status", __name__)
 
 
 def current_pools() -> list[PoolConfig]:
-    """The configured pools with the sizes set through ``/config/poolsize`` (one read)."""
+    """The configured pools with the sizes set through ``/config/poolsize``."""
     ctx = context()
-    sizes = ctx.store.size_overrides()
-    pools = []
-    for pool in ctx.settings.pools:
-        size = (sizes.get(pool.name) or "").strip()
-        pools.append(dataclasses.replace(pool, size=int(size)) if size.isdigit() else pool)
-    return pools
+    return with_size_overrides(ctx.store, ctx.settings.pools)
 
 
 @blueprint.get("/api/v1/status")
