@@ -28,7 +28,7 @@ def backends(ctx: Context, name: str) -> list[str]:
         pool for pool in ctx.settings.aliases.get(name, ()) if pool != name]
     if len(candidates) <= 1:
         return candidates
-    weights = _weights(ctx, candidates)
+    weights = backend_weights(ctx, candidates)
     if weights and sum(weights) > 0:
         first = ctx.rng.choices(candidates, weights=weights)[0]
     else:
@@ -36,7 +36,9 @@ def backends(ctx: Context, name: str) -> list[str]:
     return [first] + [pool for pool in candidates if pool != first]
 
 
-def _weights(ctx: Context, candidates: list[str]) -> list[int] | None:
+def backend_weights(ctx: Context, candidates: list[str]) -> list[int] | None:
+    """Each candidate pool's ``backend_weight`` (by its clone target), or None
+    unless every candidate has one."""
     table = ctx.settings.config.backend_weight or {}
     weights = []
     for name in candidates:

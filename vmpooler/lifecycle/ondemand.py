@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from vmpooler.domain.timefmt import epoch
-from vmpooler.lifecycle.checkout import _weights
+from vmpooler.lifecycle.checkout import backend_weights
 from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.ondemand_vms import check_request_ready, entries_of, fail_request, retry_clone
@@ -31,7 +31,7 @@ def choose_backends(ctx: Context, name: str, count: int) -> dict[str, int]:
     """
     candidates = ([name] if ctx.settings.pool(name) else []) + [
         pool for pool in ctx.settings.aliases.get(name, ()) if pool != name]
-    weights = _weights(ctx, candidates) if len(candidates) > 1 else None
+    weights = backend_weights(ctx, candidates) if len(candidates) > 1 else None
     if weights is not None and sum(weights) == 0:
         weights = None
     chosen = {pool: 0 for pool in candidates}
