@@ -79,8 +79,9 @@ def serve(flask_app):
 
 
 @contextlib.contextmanager
-def running_pooler(settings, concurrency: int = 8, http: bool = True, ticker: bool = True):
-    services = Services(settings)
+def running_pooler(settings, concurrency: int = 8, http: bool = True, ticker: bool = True,
+                   provider_extras=None):
+    services = Services(settings, provider_extras=provider_extras)
     app = create_celery(services)
     with start_worker(app, pool="threads", concurrency=concurrency, perform_ping_check=False,
                       queues=list(QUEUES), shutdown_timeout=30):

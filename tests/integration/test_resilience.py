@@ -12,6 +12,7 @@ import yaml
 from tests.helpers import make_settings, wait_for
 from tests.integration.conftest import Ticker, running_pooler
 from vmpooler.bootstrap import Services
+from vmpooler.domain.states import State
 from vmpooler.tasks.app import create_celery
 
 EXCLUSIVE = ("pending", "ready", "running", "completed", "discovered")
@@ -60,8 +61,9 @@ def test_duplicate_checks_never_clone_past_size(pooler_factory):
     with Ticker(pooler.app, ["dup"], interval=0.05), Ticker(pooler.app, ["dup"], interval=0.07):
         def observe():
             nonlocal peak
-            peak = max(peak, pooler.count("ready", "dup") + pooler.count("pending", "dup"))
-            return pooler.count("ready", "dup") == 5
+            counts = pooler.store.counts(["dup"], (State.READY, State.PENDING))["dup"]
+            peak = max(peak, counts[State.READY] + counts[State.PENDING])
+            return counts[State.READY] == 5
         wait_for(observe, timeout=60, interval=0.01, message="pool filled")
     assert peak == 5
     assert len(pooler.dummy_vms("dup")) == 5
@@ -96,7 +98,7 @@ def test_worker_killed_mid_clone_and_destroy_loses_nothing(redis_url, redis_clie
     victim = worker_process(yaml.safe_dump(raw))
     try:
         with Ticker(sender, ["victim"], interval=0.25):
-            wait_for(lambda: store.counts(["victim"])["victim"][_ready()] == 6, timeout=60,
+            wait_for(lambda: store.counts(["victim"])["victim"][State.READY] == 6, timeout=60,
                      message="first worker filled the pool")
             for _ in range(4):
                 store.complete_running("victim", store.checkout("victim"))
@@ -122,9 +124,6 @@ def test_worker_killed_mid_clone_and_destroy_loses_nothing(redis_url, redis_clie
         assert len(pooler.dummy_vms("victim")) == 6
 
 
-def _ready():
-    from vmpooler.domain.states import State
-    return State.READY
 
 
 def _destroying(redis_client) -> bool:

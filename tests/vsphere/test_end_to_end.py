@@ -4,36 +4,13 @@ gets a disk and snapshots, is returned and destroyed, and the pool refills."""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 import requests
-from celery.contrib.testing.worker import start_worker
 
 from tests.helpers import make_settings, wait_for
-from tests.integration.conftest import Pooler, Ticker, serve
-from vmpooler.api import create_app
-from vmpooler.bootstrap import Services
-from vmpooler.tasks.app import create_celery
-from vmpooler.tasks.dispatch import CeleryDispatcher
-from vmpooler.tasks.schedule import QUEUES
-from vmpooler.tasks.startup import on_worker_ready
+from tests.integration.conftest import running_pooler
 
 pytestmark = [pytest.mark.vsphere, pytest.mark.integration]
-
-
-@contextlib.contextmanager
-def running_pooler(settings, provider_extras):
-    """As tests/integration's pooler, with provider extras (the readiness resolver)."""
-    services = Services(settings, provider_extras=provider_extras)
-    app = create_celery(services)
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(QUEUES),
-                      shutdown_timeout=30):
-        on_worker_ready(app)
-        with Ticker(app, [p.name for p in settings.pools]):
-            with serve(create_app(services, dispatcher=CeleryDispatcher(app))) as base_url:
-                yield Pooler(settings, services, app, base_url)
-    services.close()
 
 
 def snapshot_tree(admin, vm) -> tuple[list[str], str | None]:
@@ -64,7 +41,7 @@ def test_vsphere_pool_end_to_end(redis_url, redis_client, vcsim, admin, tcp_list
         config={"create_folders": True, "migration_limit": 2})
     every_vm_is_local = {"vsphere": {"resolver": lambda name: "127.0.0.1"}}
 
-    with running_pooler(settings, every_vm_is_local) as pooler, requests.Session() as http:
+    with running_pooler(settings, concurrency=4, provider_extras=every_vm_is_local) as pooler, requests.Session() as http:
         wait_for(lambda: pooler.count("ready", pool) == 2, timeout=60, message="pool filled from vSphere")
         provider = pooler.services.provider("vsphere")
         assert set(provider.vms_in_pool(pool)) == pooler.members("ready", pool)

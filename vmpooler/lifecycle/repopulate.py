@@ -18,12 +18,12 @@ def repopulate(ctx: Context, pool: PoolConfig) -> int:
 
     Must run under the pool's lease so two callers never count the same gap.
     """
-    counts = ctx.store.counts([pool.name], (State.READY, State.PENDING, State.RUNNING))[pool.name]
-    ready, pending = counts[State.READY], counts[State.PENDING]
-    if pending:
-        pending = len(filling(ctx, ctx.store.snapshot(pool.name)[State.PENDING]))
+    # One consistent read: a clone finishing between two reads would be counted in neither set.
+    snapshot = ctx.store.snapshot(pool.name)
+    ready = len(snapshot[State.READY])
+    pending = len(filling(ctx, snapshot[State.PENDING]))
     ctx.metrics.gauge(f"ready.{pool.name}", ready)
-    ctx.metrics.gauge(f"running.{pool.name}", counts[State.RUNNING])
+    ctx.metrics.gauge(f"running.{pool.name}", len(snapshot[State.RUNNING]))
     if pool.size != 0 and ctx.store.set_empty(pool.name, ready == 0) and ready == 0:
         log.info("[!] [%s] is empty", pool.name)
     started = 0

@@ -51,14 +51,15 @@ class RedisStore:
     # ---- reads
 
     def snapshot(self, pool: str) -> PoolSnapshot:
-        pipe = self.r.pipeline(transaction=False)
+        # MULTI: a VM moving between two sets must not be seen in neither (or both).
+        pipe = self.r.pipeline(transaction=True)
         for state in ALL_STATES:
             pipe.smembers(keys.state_set(state.value, pool))
         return PoolSnapshot(dict(zip(ALL_STATES, (set(m) for m in pipe.execute()))))
 
     def counts(self, pools: Iterable[str], states: Iterable[State] = ALL_STATES) -> dict[str, dict[State, int]]:
         pools, states = list(pools), list(states)
-        pipe = self.r.pipeline(transaction=False)
+        pipe = self.r.pipeline(transaction=True)
         for pool in pools:
             for state in states:
                 pipe.scard(keys.state_set(state.value, pool))
