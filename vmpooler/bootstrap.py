@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import random
 import threading
@@ -94,6 +95,8 @@ class _NoDispatch:
 def validate(settings: Settings) -> list[str]:
     """Problems that need the provider classes (their own option schemas)."""
     problems: list[str] = []
+    if settings.auth is not None and settings.auth.provider == "ldap" and importlib.util.find_spec("ldap3") is None:
+        problems.append("auth.provider: LDAP authentication needs ldap3: pip install 'vmpooler[ldap]'")
     used = {pool.provider for pool in settings.pools}
     for name, config in settings.providers.items():
         if name in used or config.options:

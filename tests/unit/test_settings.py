@@ -246,3 +246,15 @@ def test_an_api_without_pools_serves_the_published_ones(redis_url, redis_client,
     served = with_pools_from_redis(api_settings, Services(api_settings).store)
     assert [(p.name, p.size) for p in served.pools] == [("a", 2), ("b", 1)]
     assert served.aliases["ab"] == ("a",)
+
+
+def test_ldap_auth_without_ldap3_installed_is_a_config_error(monkeypatch):
+    import importlib.util
+
+    from tests.helpers import make_settings
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ldap3" else real(name, *a))
+    settings = make_settings("redis://unused", auth={"provider": "ldap", "ldap": {
+        "host": "ldap.example.com", "base": "dc=example,dc=com", "user_object": "uid"}})
+    assert bootstrap.validate(settings) == ["auth.provider: LDAP authentication needs ldap3: "
+                                            "pip install 'vmpooler[ldap]'"]
