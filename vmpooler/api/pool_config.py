@@ -67,6 +67,16 @@ def _serialised(change, *args):
         raise ApiError(503, f"another change of pool '{exc}' is in progress; try again") from None
 
 
+def _undo(undo_change, pool: str, label: str):
+    """Undo an override: ``<label>_before_reset`` / ``_before_overrides``, 201 if it changed."""
+    _allowed()
+    if context().settings.pool(pool) is None:
+        raise error(404)
+    undo = _serialised(undo_change, pool)
+    body = {"ok": True, f"{label}_before_reset": undo.current, f"{label}_before_overrides": undo.configured}
+    return jsonify(body), 201 if undo.changed else 200
+
+
 def _apply(change, values: dict):
     changed = _serialised(change, values)
     return jsonify({"ok": True}), 201 if changed else 200
@@ -148,13 +158,7 @@ def delete_poolsize(pool: str):
     responses: {200: PoolSizeUndo, 201: PoolSizeUndo, 401: Error, 403: Error, 404: Error, 405: Error,
                 503: Error}
     """
-    _allowed()
-    ctx = context()
-    if ctx.settings.pool(pool) is None:
-        raise error(404)
-    undo = _serialised(pool_config.undo_size, pool)
-    body = {"ok": True, "pool_size_before_reset": undo.current, "pool_size_before_overrides": undo.configured}
-    return jsonify(body), 201 if undo.changed else 200
+    return _undo(pool_config.undo_size, pool, "pool_size")
 
 
 @blueprint.delete("/api/v1/config/pooltemplate/<pool>")
@@ -164,13 +168,7 @@ def delete_pooltemplate(pool: str):
     responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 401: Error, 403: Error, 404: Error, 405: Error,
                 503: Error}
     """
-    _allowed()
-    ctx = context()
-    if ctx.settings.pool(pool) is None:
-        raise error(404)
-    undo = _serialised(pool_config.undo_template, pool)
-    body = {"ok": True, "template_before_reset": undo.current, "template_before_overrides": undo.configured}
-    return jsonify(body), 201 if undo.changed else 200
+    return _undo(pool_config.undo_template, pool, "template")
 
 
 @blueprint.post("/api/v1/poolreset")

@@ -93,26 +93,24 @@ class Undo:
         return self.current != self.configured
 
 
-def undo_size(ctx: Context, name: str) -> Undo:
-    """Back to the configured size."""
+def _undo(ctx: Context, name: str, field: str, forget) -> Undo:
     with _locked(ctx, [name]):
-        undo = Undo(ctx.pool(name).size, ctx.settings.pool(name).size)
+        undo = Undo(getattr(ctx.pool(name), field), getattr(ctx.settings.pool(name), field))
         if undo.changed:
-            ctx.store.pool_config.undo_size(name)
+            forget(name)
     if undo.changed:
         _wake(ctx, [name])
     return undo
+
+
+def undo_size(ctx: Context, name: str) -> Undo:
+    """Back to the configured size."""
+    return _undo(ctx, name, "size", ctx.store.pool_config.undo_size)
 
 
 def undo_template(ctx: Context, name: str) -> Undo:
     """Back to the configured template (the pool is drained and refilled)."""
-    with _locked(ctx, [name]):
-        undo = Undo(ctx.pool(name).template, ctx.settings.pool(name).template)
-        if undo.changed:
-            ctx.store.pool_config.undo_template(name)
-    if undo.changed:
-        _wake(ctx, [name])
-    return undo
+    return _undo(ctx, name, "template", ctx.store.pool_config.undo_template)
 
 
 def reset_pools(ctx: Context, names: Iterable[str]) -> None:
