@@ -9,7 +9,7 @@ import threading
 from functools import cached_property
 from typing import Mapping
 
-from vmpooler.lifecycle.context import Context, Dispatcher
+from vmpooler.lifecycle.context import Context, Dispatcher, effective_pool
 from vmpooler.metrics import Metrics, make_metrics
 from vmpooler.providers import registry
 from vmpooler.providers.base import Provider, ProviderDeps
@@ -60,7 +60,7 @@ class Services:
         return _LazyProviders(self)
 
     def _effective_pool(self, name: str):
-        return self.context(_NoDispatch()).pool(name)
+        return effective_pool(self.settings, self.store, name)
 
     def context(self, dispatch: Dispatcher) -> Context:
         return Context(settings=self.settings, store=self.store, providers=self.providers,
@@ -85,11 +85,6 @@ class _LazyProviders(Mapping):
 
     def __len__(self) -> int:
         return len(self._services.settings.providers)
-
-
-class _NoDispatch:
-    def __getattr__(self, name):
-        raise RuntimeError("this context cannot dispatch work")
 
 
 def validate(settings: Settings) -> list[str]:

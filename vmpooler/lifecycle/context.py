@@ -55,19 +55,23 @@ class Context:
     resolve: Callable[[str], str] = _resolve
 
     def pool(self, name: str) -> PoolConfig | None:
-        """The pool's configuration with the runtime overrides of Redis applied."""
-        base = self.settings.pool(name)
-        if base is None:
-            return None
-        changes = {}
-        size, template, target = self.store.pool_overrides(name)
-        if size is not None and size.strip().isdigit():
-            changes["size"] = int(size)
-        if template:
-            changes["template"] = template
-        if target:
-            changes["clone_target"] = target
-        return dataclasses.replace(base, **changes) if changes else base
+        return effective_pool(self.settings, self.store, name)
 
     def provider_for(self, pool: PoolConfig) -> Provider:
         return self.providers[pool.provider]
+
+
+def effective_pool(settings: Settings, store: RedisStore, name: str) -> PoolConfig | None:
+    """The pool's configuration with the runtime overrides of Redis applied."""
+    base = settings.pool(name)
+    if base is None:
+        return None
+    changes = {}
+    size, template, target = store.pool_overrides(name)
+    if size is not None and size.strip().isdigit():
+        changes["size"] = int(size)
+    if template:
+        changes["template"] = template
+    if target:
+        changes["clone_target"] = target
+    return dataclasses.replace(base, **changes) if changes else base
