@@ -9,7 +9,7 @@ import threading
 from functools import cached_property
 from typing import Mapping
 
-from vmpooler.lifecycle.context import Context, Dispatcher, effective_pool
+from vmpooler.lifecycle.context import Context, Dispatcher
 from vmpooler.metrics import Metrics, make_metrics
 from vmpooler.providers import registry
 from vmpooler.providers.base import Provider, ProviderDeps
@@ -50,17 +50,13 @@ class Services:
                 config = self.settings.providers[name]
                 deps = ProviderDeps(settings=self.settings, metrics=self.metrics,
                                     state=ProviderState(self.redis, name),
-                                    extras=self._provider_extras.get(name, {}),
-                                    pools=self._effective_pool)
+                                    extras=self._provider_extras.get(name, {}))
                 self._providers[name] = registry.create(config, deps)
             return self._providers[name]
 
     @property
     def providers(self) -> Mapping[str, Provider]:
         return _LazyProviders(self)
-
-    def _effective_pool(self, name: str):
-        return effective_pool(self.settings, self.store, name)
 
     def context(self, dispatch: Dispatcher) -> Context:
         return Context(settings=self.settings, store=self.store, providers=self.providers,

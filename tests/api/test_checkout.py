@@ -7,6 +7,7 @@ import json
 import pytest
 
 from vmpooler.store import keys
+from tests.harness.pools import pool_config
 
 
 def test_json_body_checkout_hands_out_oldest_first_and_records_it(make_api):
@@ -149,7 +150,7 @@ def test_probe_at_checkout_sends_unresponsive_vms_to_completed(make_api):
     api = make_api(config={"check_ready_vm_on_checkout": True})
     provider = api.app.extensions["vmpooler"]["services"].provider("dummy")
     api.add_vm("pool1", "gone-vm", age=100)  # the provider does not know it
-    provider.create_vm("pool1", "live-vm")
+    provider.create_vm(pool_config(provider, "pool1"), "live-vm")
     api.add_vm("pool1", "live-vm", age=1)
     body = api.post("/api/v1/vm/pool1").get_json()
     assert body["pool1"] == {"hostname": "live-vm"}

@@ -11,6 +11,7 @@ import requests
 
 from tests.helpers import wait_for
 from vmpooler.domain.states import EXCLUSIVE_STATES, State
+from tests.harness.pools import pool_config
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,8 @@ def test_beaker_style_flow_over_legacy_paths(pooler_factory, http):
     wait_for(lambda: snap in http.get(pooler.url(f"/api/v1/vm/{vm}")).json()[vm].get("snapshots", []),
              message="snapshot taken")
     assert http.post(pooler.url(f"/api/v1/vm/{vm}/snapshot/{snap}")).status_code == 202
-    assert pooler.services.provider("dummy").get_vm("centos", vm)["disks"] == [8]
+    dummy = pooler.services.provider("dummy")
+    assert dummy.get_vm(pool_config(dummy, "centos"), vm)["disks"] == [8]
 
     assert http.delete(base + f"vm/{vm}.example.com").json() == {"ok": True}
     wait_for(lambda: vm not in pooler.dummy_vms("centos"), message="returned VM destroyed")

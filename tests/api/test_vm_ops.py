@@ -8,6 +8,7 @@ import pytest
 
 from vmpooler.lifecycle import vm_ops
 from vmpooler.store import keys
+from tests.harness.pools import pool_config
 
 
 def test_disk_request_is_queued_with_vm_and_size(api):
@@ -50,7 +51,7 @@ def test_unknown_vm_404_and_token_needed_with_auth(auth_api):
 @pytest.fixture
 def live_vm(ctx, services):
     provider = services.provider("dummy")
-    provider.create_vm("pool1", "live-vm")
+    provider.create_vm(pool_config(provider, "pool1"), "live-vm")
     ctx.store.set_vm_fields("live-vm", {"template": "pool1"})
     return provider
 
@@ -60,7 +61,7 @@ def test_create_disk_records_and_logs(ctx, live_vm, caplog):
     assert vm_ops.create_disk(ctx, "live-vm", "8")
     assert vm_ops.create_disk(ctx, "live-vm", 16)
     assert ctx.store.vm("live-vm")["disk"] == "+8gb:+16gb"
-    assert live_vm.get_vm("pool1", "live-vm")["disks"] == [8, 16]
+    assert live_vm.get_vm(pool_config(live_vm, "pool1"), "live-vm")["disks"] == [8, 16]
     assert "[+] [disk_manager] 'live-vm' attached 8gb disk in" in caplog.text
     assert not vm_ops.create_disk(ctx, "live-vm", "0")
     assert "Invalid disk size of '0' passed" in caplog.text

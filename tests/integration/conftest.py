@@ -18,6 +18,7 @@ from vmpooler.tasks.app import create_celery
 from vmpooler.tasks.dispatch import CeleryDispatcher
 from vmpooler.tasks.schedule import QUEUES
 from vmpooler.tasks.startup import on_worker_ready
+from tests.harness.pools import pool_config
 
 
 class Ticker:
@@ -63,7 +64,8 @@ class Pooler:
         return self.redis.scard(f"vmpooler__{state}__{pool}")
 
     def dummy_vms(self, pool: str, provider: str = "dummy") -> set[str]:
-        return set(self.services.provider(provider).vms_in_pool(pool))
+        instance = self.services.provider(provider)
+        return set(instance.vms_in_pool(pool_config(instance, pool)))
 
 
 @contextlib.contextmanager

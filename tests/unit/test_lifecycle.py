@@ -8,6 +8,7 @@ from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
 from vmpooler.lifecycle.check import check_pool
 from vmpooler.lifecycle.clone import clone_vm, reap_dead_clones, start_clone
+from tests.harness.pools import pool_config
 
 POOL = {"name": "p", "size": 2, "provider": "dummy", "template": "t/p", "timeout": 10, "ready_ttl": 30}
 
@@ -142,7 +143,8 @@ def test_completed_vms_are_destroyed_and_unknown_vms_discovered(redis_url, redis
     assert destroys == {vm, "stranger"}
     for pool, name in dispatcher.of("destroy"):
         assert destroy_vm(ctx, pool, name)
-    assert "stranger" not in provider.vms_in_pool("p") and vm not in provider.vms_in_pool("p")
+    held = provider.vms_in_pool(pool_config(provider, "p"))
+    assert "stranger" not in held and vm not in held
     assert not redis_client.smembers("vmpooler__completed__p")
     assert not redis_client.smembers("vmpooler__discovered__p")
 
@@ -155,7 +157,7 @@ def test_shrinking_pool_moves_excess_to_completed_without_losing_vms(redis_url, 
     check_pool(ctx, "p")
     assert redis_client.scard("vmpooler__ready__p") == 1
     # Every VM the provider holds is in exactly one state set.
-    held = set(ctx.providers["dummy"].vms_in_pool("p"))
+    held = set(ctx.providers["dummy"].vms_in_pool(ctx.pool("p")))
     states = [redis_client.smembers(f"vmpooler__{s}__p") for s in ("pending", "ready", "running", "completed")]
     assert sum(len(s) for s in states) == len(held) == 4
     assert set().union(*states) == held

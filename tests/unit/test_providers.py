@@ -14,6 +14,7 @@ from vmpooler.providers import registry
 from vmpooler.providers.connection_pool import ConnectionPool, PoolTimeout
 from vmpooler.providers.dummy import DummyProvider
 from vmpooler.settings import ConfigError
+from tests.harness.pools import pool_config
 
 
 def test_builtins_and_entry_points_are_registered():
@@ -36,10 +37,10 @@ def test_several_named_instances_of_one_class(redis_url, redis_client):
     assert (east.name, west.name) == ("dummy-east", "dummy-west")
     assert east.provided_pools == ["east"] and west.provided_pools == ["west"]
     assert (east.connections.size, west.connections.size) == (1, 3)
-    west.create_vm("west", "w1")
-    assert east.vms_in_pool("west") == []  # each instance is its own hypervisor
+    west.create_vm(pool_config(west, "west"), "w1")
+    assert east.vms_in_pool(pool_config(east, "west")) == []  # each instance is its own hypervisor
     with pytest.raises(Exception, match="Pool west does not exist for the provider dummy-east"):
-        east.create_vm("west", "x")
+        east.create_vm(pool_config(east, "west"), "x")
 
 
 def test_nested_checkout_in_one_thread_reuses_the_connection():

@@ -9,6 +9,7 @@ import requests
 
 from tests.helpers import make_settings, wait_for
 from tests.integration.conftest import running_pooler
+from tests.harness.pools import pool_config
 
 pytestmark = [pytest.mark.vsphere, pytest.mark.integration]
 
@@ -44,7 +45,7 @@ def test_vsphere_pool_end_to_end(redis_url, redis_client, vcsim, admin, tcp_list
     with running_pooler(settings, concurrency=4, provider_extras=every_vm_is_local) as pooler, requests.Session() as http:
         wait_for(lambda: pooler.count("ready", pool) == 2, timeout=60, message="pool filled from vSphere")
         provider = pooler.services.provider("vsphere")
-        assert set(provider.vms_in_pool(pool)) == pooler.members("ready", pool)
+        assert set(provider.vms_in_pool(pool_config(provider, pool))) == pooler.members("ready", pool)
 
         # vcsim puts clones on their template's host; make that host busy so a checkout migrates.
         first = sorted(pooler.members("ready", pool))[0]
@@ -82,5 +83,5 @@ def test_vsphere_pool_end_to_end(redis_url, redis_client, vcsim, admin, tcp_list
 
         assert http.delete(pooler.url(f"/api/v1/vm/{vm}")).json() == {"ok": True}
         wait_for(lambda: admin.find(f"{folder}/{vm}") is None, timeout=30, message="returned VM destroyed")
-        wait_for(lambda: pooler.count("ready", pool) == 2 and vm not in provider.vms_in_pool(pool), timeout=60,
+        wait_for(lambda: pooler.count("ready", pool) == 2 and vm not in provider.vms_in_pool(pool_config(provider, pool)), timeout=60,
                  message="pool refilled")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from vmpooler.providers.base import ProviderError
+from tests.harness.pools import pool_config
 
 pytestmark = pytest.mark.vsphere
 
@@ -31,7 +32,7 @@ def chosen_hosts(admin, clone_spy) -> list[str]:
 
 def clone_n(provider, pool, count: int, prefix: str = "vm") -> None:
     for index in range(count):
-        provider.create_vm(pool["name"], f"{prefix}-{index}")
+        provider.create_vm(pool_config(provider, pool["name"]), f"{prefix}-{index}")
 
 
 def test_busy_and_unhealthy_hosts_are_avoided(selecting, pool, vcsim, admin, clone_spy):
@@ -83,7 +84,7 @@ def test_no_candidate_is_an_error_naming_the_reasons(selecting, pool, vcsim):
     vcsim.set_host(H1, status="red")
     vcsim.set_host(H2, **BUSY_MEMORY)
     with pytest.raises(ProviderError, match="there is no candidate") as failure:
-        selecting().create_vm(pool["name"], "nowhere")
+        selecting().create_vm(pool_config(selecting(), pool["name"]), "nowhere")
     message = str(failure.value)
     assert f"{H0} in maintenance mode" in message
     assert f"{H1} status is red" in message
@@ -94,10 +95,10 @@ def test_selection_is_cached_for_host_selection_max_age(selecting, pool, vcsim, 
     vcsim.set_host(H0, **BUSY_MEMORY)
     vcsim.set_host(H1, **BUSY_MEMORY)
     provider = selecting(host_selection_max_age=600)
-    provider.create_vm(pool["name"], "first")
+    provider.create_vm(pool_config(provider, pool["name"]), "first")
     vcsim.set_host(H2, **BUSY_MEMORY)
     vcsim.set_host(H0, mem=500)
-    provider.create_vm(pool["name"], "second")
+    provider.create_vm(pool_config(provider, pool["name"]), "second")
     assert chosen_hosts(admin, clone_spy) == [H2, H2]
 
 
@@ -105,17 +106,17 @@ def test_expired_selection_is_taken_again(selecting, pool, vcsim, admin, clone_s
     vcsim.set_host(H0, **BUSY_MEMORY)
     vcsim.set_host(H1, **BUSY_MEMORY)
     provider = selecting(host_selection_max_age=0)
-    provider.create_vm(pool["name"], "first")
+    provider.create_vm(pool_config(provider, pool["name"]), "first")
     vcsim.set_host(H2, **BUSY_MEMORY)
     vcsim.set_host(H0, mem=500)
-    provider.create_vm(pool["name"], "second")
+    provider.create_vm(pool_config(provider, pool["name"]), "second")
     assert chosen_hosts(admin, clone_spy) == [H2, H0]
 
 
 def test_host_selection_needs_a_cluster_it_can_find(selecting, pool):
     provider = selecting(clone_target="NoSuchCluster")
     with pytest.raises(ProviderError, match="Cluster NoSuchCluster cannot be found"):
-        provider.create_vm(pool["name"], "nowhere")
+        provider.create_vm(pool_config(provider, pool["name"]), "nowhere")
 
 
 @pytest.mark.parametrize("description, generation", [
@@ -136,7 +137,7 @@ def test_hosts_that_recover_are_used_at_once(selecting, pool, vcsim, admin, clon
         vcsim.set_host(host, maint=True)
     provider = selecting(host_selection_max_age=600)
     with pytest.raises(ProviderError, match="there is no candidate"):
-        provider.create_vm(pool["name"], "too-early")
+        provider.create_vm(pool_config(provider, pool["name"]), "too-early")
     vcsim.set_host(H1, maint=False)
-    provider.create_vm(pool["name"], "after-recovery")
+    provider.create_vm(pool_config(provider, pool["name"]), "after-recovery")
     assert chosen_hosts(admin, clone_spy) == [H1]

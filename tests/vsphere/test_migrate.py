@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from vmpooler.providers.base import ProviderError
+from tests.harness.pools import pool_config
 
 pytestmark = pytest.mark.vsphere
 
@@ -34,11 +35,11 @@ def test_vm_on_a_busy_host_moves_to_a_least_used_one(make_provider, pool, vcsim,
     vcsim.set_host(H0, mem=3000)
     vcsim.set_host(H1, mem=2500)
     provider = make_provider(pools=[pool])
-    result = provider.migrate_vm(pool["name"], "checked-out")
+    result = provider.migrate_vm(pool_config(provider, pool["name"]), "checked-out")
     assert (result.host, result.migrated, result.source_host) == (H2, True, H0)
     assert result.seconds >= 0
     assert admin.host_name_of(vm) == H2
-    assert provider.get_vm(pool["name"], "checked-out")["host"] == H2
+    assert provider.get_vm(pool_config(provider, pool["name"]), "checked-out")["host"] == H2
     assert result.message.startswith(f"'checked-out' migrated from {H0} to {H2} in ")
 
 
@@ -46,7 +47,7 @@ def test_vm_on_a_least_used_host_stays(make_provider, pool, vcsim, admin, vm_on)
     vm = vm_on(H1)
     vcsim.set_host(H0, mem=3000)
     provider = make_provider(pools=[pool])
-    result = provider.migrate_vm(pool["name"], "checked-out")
+    result = provider.migrate_vm(pool_config(provider, pool["name"]), "checked-out")
     assert (result.host, result.migrated) == (H1, False)
     assert result.message == f"No migration required for 'checked-out' running on {H1}"
     assert admin.host_name_of(vm) == H1
@@ -58,7 +59,7 @@ def test_vm_moves_only_within_its_cpu_generation(make_provider, pool, vcsim, adm
     vcsim.set_host(H1, mem=500, cpuModel=V3)
     vcsim.set_host(H2, mem=2000, cpuModel=V4)
     provider = make_provider(pools=[pool])
-    result = provider.migrate_vm(pool["name"], "checked-out")
+    result = provider.migrate_vm(pool_config(provider, pool["name"]), "checked-out")
     assert (result.host, result.migrated) == (H2, True)
     assert admin.host_name_of(vm) == H2
 
@@ -69,7 +70,7 @@ def test_no_compatible_host_leaves_the_vm(make_provider, pool, vcsim, admin, vm_
     vcsim.set_host(H1, cpuModel=V3)
     vcsim.set_host(H2, cpuModel=V3)
     provider = make_provider(pools=[pool])
-    result = provider.migrate_vm(pool["name"], "checked-out")
+    result = provider.migrate_vm(pool_config(provider, pool["name"]), "checked-out")
     assert (result.host, result.migrated) == (H0, False)
     assert "No compatible host" in result.message
     assert admin.host_name_of(vm) == H0
@@ -79,4 +80,4 @@ def test_migrating_a_missing_vm_is_an_error(make_provider, pool, admin):
     admin.folder(f"DC0/vm/{pool['folder']}")
     provider = make_provider(pools=[pool])
     with pytest.raises(ProviderError, match="no longer exists"):
-        provider.migrate_vm(pool["name"], "vanished")
+        provider.migrate_vm(pool_config(provider, pool["name"]), "vanished")

@@ -6,6 +6,7 @@ import pytest
 
 from vmpooler.providers.base import ProviderDeps
 from vmpooler.settings import build_settings
+from tests.harness.pools import foreign_pool, pool_config
 
 pytestmark = pytest.mark.vsphere
 
@@ -36,7 +37,7 @@ def test_ready_when_the_port_answers_on_the_dns_name(make_provider, pool, pendin
     resolver = Resolver(f"{pending_vm}.pool.example.com")
     provider = make_provider(pools=[pool], config={"domain": "pool.example.com"}, resolver=resolver,
                              ready_check_port=tcp_listener.port)
-    assert provider.vm_ready(pool["name"], pending_vm) is True
+    assert provider.vm_ready(pool_config(provider, pool["name"]), pending_vm) is True
     assert resolver.asked == [f"{pending_vm}.pool.example.com"]
 
 
@@ -45,19 +46,19 @@ def test_not_ready_when_nothing_listens(make_provider, pool, pending_vm, tcp_lis
     tcp_listener.close()
     provider = make_provider(pools=[pool], config={"domain": "pool.example.com"},
                              resolver=Resolver(f"{pending_vm}.pool.example.com"), ready_check_port=port)
-    assert provider.vm_ready(pool["name"], pending_vm) is False
+    assert provider.vm_ready(pool_config(provider, pool["name"]), pending_vm) is False
 
 
 def test_not_ready_when_the_name_does_not_resolve(make_provider, pool, pending_vm, tcp_listener):
     provider = make_provider(pools=[pool], config={"domain": "pool.example.com"}, resolver=Resolver(),
                              ready_check_port=tcp_listener.port)
-    assert provider.vm_ready(pool["name"], pending_vm) is False
+    assert provider.vm_ready(pool_config(provider, pool["name"]), pending_vm) is False
 
 
 def test_bare_name_without_a_domain(make_provider, pool, pending_vm, tcp_listener):
     resolver = Resolver(pending_vm)
     provider = make_provider(pools=[pool], resolver=resolver, ready_check_port=tcp_listener.port)
-    assert provider.vm_ready(pool["name"], pending_vm) is True
+    assert provider.vm_ready(pool_config(provider, pool["name"]), pending_vm) is True
     assert resolver.asked == [pending_vm]
 
 
@@ -65,7 +66,7 @@ def test_pool_domain_wins_over_the_global_one(make_provider, pool, pending_vm, t
     resolver = Resolver(f"{pending_vm}.pool-domain.test")
     provider = make_provider(pools=[dict(pool, domain="pool-domain.test")], config={"domain": "global.test"},
                              resolver=resolver, ready_check_port=tcp_listener.port)
-    assert provider.vm_ready(pool["name"], pending_vm) is True
+    assert provider.vm_ready(pool_config(provider, pool["name"]), pending_vm) is True
 
 
 def test_tools_ip_is_used_without_dns(make_provider, pool, pending_vm, tcp_listener, vcsim):
@@ -73,15 +74,15 @@ def test_tools_ip_is_used_without_dns(make_provider, pool, pending_vm, tcp_liste
     resolver = Resolver()
     provider = make_provider(pools=[pool], config={"domain": "pool.example.com"}, resolver=resolver,
                              ready_check_port=tcp_listener.port)
-    assert provider.vm_ready(pool["name"], pending_vm) is True
+    assert provider.vm_ready(pool_config(provider, pool["name"]), pending_vm) is True
     assert resolver.asked == []
 
 
 def test_missing_vm_or_pool_is_not_ready(make_provider, pool, pending_vm, tcp_listener):
     provider = make_provider(pools=[pool], resolver=Resolver("ghost", pending_vm),
                              ready_check_port=tcp_listener.port)
-    assert provider.vm_ready(pool["name"], "ghost") is False
-    assert provider.vm_ready("other-pool", pending_vm) is False
+    assert provider.vm_ready(pool_config(provider, pool["name"]), "ghost") is False
+    assert provider.vm_ready(foreign_pool(pool_config(provider, pool), "other-pool"), pending_vm) is False
 
 
 def test_resolver_given_to_the_constructor(vcsim, pool, pending_vm, tcp_listener):
@@ -92,7 +93,7 @@ def test_resolver_given_to_the_constructor(vcsim, pool, pending_vm, tcp_listener
     resolver = Resolver(pending_vm)
     provider = VSphereProvider(settings.providers["vsphere"], ProviderDeps(settings=settings), resolver=resolver)
     try:
-        assert provider.vm_ready(pool["name"], pending_vm) is True
+        assert provider.vm_ready(pool_config(provider, pool["name"]), pending_vm) is True
     finally:
         provider.close()
     assert resolver.asked == [pending_vm]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vmpooler.providers.base import ProviderError
+from tests.harness.pools import pool_config
 
 pytestmark = pytest.mark.vsphere
 
@@ -22,33 +23,33 @@ def disks_of(admin, vm) -> list:
 def test_create_disk_attaches_a_new_disk_file(make_provider, pool, admin, pool_vm):
     before = disks_of(admin, pool_vm)
     provider = make_provider(pools=[pool])
-    assert provider.create_disk(pool["name"], "worker", 5) is True
+    assert provider.create_disk(pool_config(provider, pool["name"]), "worker", 5) is True
     after = disks_of(admin, pool_vm)
     [added] = [d for d in after if d.key not in {b.key for b in before}]
     assert added.capacityInKB == 5 * 1024 * 1024
     assert added.backing.fileName == f"[LocalDS_0] worker/worker_{len(before)}.vmdk"
     assert added.unitNumber not in {d.unitNumber for d in before} | {7}
-    assert provider.create_disk(pool["name"], "worker", 1) is True
+    assert provider.create_disk(pool_config(provider, pool["name"]), "worker", 1) is True
     assert len(disks_of(admin, pool_vm)) == len(before) + 2
 
 
 def test_create_disk_of_no_size_does_nothing(make_provider, pool, admin, pool_vm):
     before = len(disks_of(admin, pool_vm))
     provider = make_provider(pools=[pool])
-    assert provider.create_disk(pool["name"], "worker", 0) is False
+    assert provider.create_disk(pool_config(provider, pool["name"]), "worker", 0) is False
     assert len(disks_of(admin, pool_vm)) == before
 
 
 def test_create_disk_on_a_missing_vm_is_an_error(make_provider, pool, pool_vm):
     provider = make_provider(pools=[pool])
     with pytest.raises(ProviderError, match=f"VM ghost in pool {pool['name']} does not exist"):
-        provider.create_disk(pool["name"], "ghost", 5)
+        provider.create_disk(pool_config(provider, pool["name"]), "ghost", 5)
 
 
 def test_create_disk_needs_the_datastore(make_provider, pool, pool_vm):
     provider = make_provider(pools=[dict(pool, datastore="NoDS")])
     with pytest.raises(ProviderError, match="Datastore 'NoDS' does not exist in datacenter 'DC0'"):
-        provider.create_disk(pool["name"], "worker", 5)
+        provider.create_disk(pool_config(provider, pool["name"]), "worker", 5)
 
 
 def snapshot_names(admin, vm) -> list[str]:
@@ -63,13 +64,13 @@ def snapshot_names(admin, vm) -> list[str]:
 
 def test_snapshots_are_created_once_and_reverted(make_provider, pool, admin, pool_vm):
     provider = make_provider(pools=[pool])
-    assert provider.create_snapshot(pool["name"], "worker", "clean") is True
-    assert provider.create_snapshot(pool["name"], "worker", "dirty") is True
+    assert provider.create_snapshot(pool_config(provider, pool["name"]), "worker", "clean") is True
+    assert provider.create_snapshot(pool_config(provider, pool["name"]), "worker", "dirty") is True
     assert snapshot_names(admin, pool_vm) == ["clean", "dirty"]
     with pytest.raises(ProviderError, match="Snapshot clean for VM worker .* already exists"):
-        provider.create_snapshot(pool["name"], "worker", "clean")
+        provider.create_snapshot(pool_config(provider, pool["name"]), "worker", "clean")
     assert snapshot_names(admin, pool_vm) == ["clean", "dirty"]
-    assert provider.revert_snapshot(pool["name"], "worker", "clean") is True
+    assert provider.revert_snapshot(pool_config(provider, pool["name"]), "worker", "clean") is True
     current = admin.read(pool_vm, "snapshot")["snapshot"].currentSnapshot
     root = admin.read(pool_vm, "snapshot")["snapshot"].rootSnapshotList[0]
     assert (root.name, current._moId) == ("clean", root.snapshot._moId)
@@ -78,27 +79,27 @@ def test_snapshots_are_created_once_and_reverted(make_provider, pool, admin, poo
 def test_revert_to_a_missing_snapshot_is_an_error(make_provider, pool, pool_vm):
     provider = make_provider(pools=[pool])
     with pytest.raises(ProviderError, match="Snapshot nope for VM worker .* does not exist"):
-        provider.revert_snapshot(pool["name"], "worker", "nope")
+        provider.revert_snapshot(pool_config(provider, pool["name"]), "worker", "nope")
 
 
 def test_snapshot_of_a_missing_vm_is_an_error(make_provider, pool, pool_vm):
     provider = make_provider(pools=[pool])
     with pytest.raises(ProviderError, match="VM ghost in pool"):
-        provider.create_snapshot(pool["name"], "ghost", "s")
+        provider.create_snapshot(pool_config(provider, pool["name"]), "ghost", "s")
 
 
 def test_destroy_powers_off_and_deletes(make_provider, pool, admin, pool_vm):
     assert admin.read(pool_vm, "runtime.powerState")["runtime.powerState"] == "poweredOn"
     provider = make_provider(pools=[pool])
-    assert provider.destroy_vm(pool["name"], "worker") is True
+    assert provider.destroy_vm(pool_config(provider, pool["name"]), "worker") is True
     assert admin.find(f"DC0/vm/{pool['folder']}/worker") is None
-    assert provider.vms_in_pool(pool["name"]) == []
+    assert provider.vms_in_pool(pool_config(provider, pool["name"])) == []
 
 
 def test_destroy_of_a_missing_vm_succeeds(make_provider, pool, admin):
     admin.folder(f"DC0/vm/{pool['folder']}")
     provider = make_provider(pools=[pool])
-    assert provider.destroy_vm(pool["name"], "already-gone") is True
+    assert provider.destroy_vm(pool_config(provider, pool["name"]), "already-gone") is True
 
 
 def test_template_delta_disks_get_the_old_disk_as_parent(make_provider, pool, admin, unique):

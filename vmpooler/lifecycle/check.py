@@ -62,8 +62,8 @@ def check_pool(ctx: Context, pool_name: str) -> PassResult:
     provider = ctx.provider_for(pool)
     reap_dead_clones(ctx)
     try:
-        inventory = set(provider.vms_in_pool(pool.name))
-    except Exception as exc:  # nothing else can be judged without the inventory
+        inventory = set(provider.vms_in_pool(pool))
+    except provider.errors as exc:  # nothing else can be judged without the inventory
         log.warning("[!] [%s] _check_pool failed with an error while running create_inventory: %s", pool.name, exc)
         return result
     snapshot = ctx.store.snapshot(pool.name)

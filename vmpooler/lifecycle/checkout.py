@@ -77,9 +77,12 @@ def checkout_one(ctx: Context, requested: str, fields: Mapping[str, str]) -> All
 
 def _responds(ctx: Context, pool_name: str, vm: str) -> bool:
     pool = ctx.pool(pool_name)
+    if pool is None:
+        return False
+    provider = ctx.provider_for(pool)
     try:
-        return bool(pool and ctx.provider_for(pool).vm_ready(pool_name, vm))
-    except Exception as exc:  # any provider error means "not usable"
+        return bool(provider.vm_ready(pool, vm))
+    except provider.errors as exc:  # a provider error means "not usable"
         log.info("[!] [%s] '%s' readiness check at checkout failed: %s", pool_name, vm, exc)
         return False
 

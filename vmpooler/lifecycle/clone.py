@@ -84,9 +84,10 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
             _release_slot(ctx, vm, ondemand)
             return False
         started = time.monotonic()
+        provider = ctx.provider_for(pool)
         try:
-            ctx.provider_for(pool).create_vm(pool_name, vm)
-        except Exception as exc:  # any provider failure fails this clone only
+            provider.create_vm(pool, vm)
+        except provider.errors as exc:  # a failed clone fails this VM only
             ctx.store.forget_pending(pool_name, vm, expire=True)
             suffix = f" for request {fields['request_id']}" if ondemand else ""
             log.warning("[!] [%s] failed while cloning VM%s with an error: %s", pool_name, suffix, exc)

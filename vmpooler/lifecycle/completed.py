@@ -38,9 +38,10 @@ def destroy_vm(ctx: Context, pool_name: str, vm: str) -> bool:
             return False
         ctx.store.start_destroy(pool_name, vm)
         started = time.monotonic()
+        provider = ctx.provider_for(pool)
         try:
-            destroyed = ctx.provider_for(pool).destroy_vm(pool_name, vm)
-        except Exception as exc:  # stays completed; the next check retries
+            destroyed = provider.destroy_vm(pool, vm)
+        except provider.errors as exc:  # stays completed; the next check retries
             log.debug("[!] [%s] '%s' failed while destroying the VM with an error: %s", pool_name, vm, exc)
             return False
         if not destroyed:

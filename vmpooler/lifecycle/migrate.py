@@ -29,7 +29,7 @@ def migrate_vm(ctx: Context, pool: PoolConfig, vm: str) -> bool:
     limit = ctx.settings.config.migration_limit
     try:
         if not limit or not ctx.store.begin_migration(vm, limit):
-            host = provider.get_vm_host(pool.name, vm)
+            host = provider.get_vm_host(pool, vm)
             ctx.store.set_vm_fields(vm, {"host": host} if host else {})
             if limit:
                 log.info("[ ] [%s] '%s' is running on %s. No migration will be evaluated since the "
@@ -38,10 +38,10 @@ def migrate_vm(ctx: Context, pool: PoolConfig, vm: str) -> bool:
                 log.info("[ ] [%s] '%s' is running on %s", pool.name, vm, host)
             return False
         try:
-            result = provider.migrate_vm(pool.name, vm)
+            result = provider.migrate_vm(pool, vm)
         finally:
             ctx.store.end_migration(vm)
-    except Exception as exc:  # the VM stays where it is and keeps running
+    except provider.errors as exc:  # the VM stays where it is and keeps running
         log.warning("[x] [%s] '%s' migration failed with an error: %s", pool.name, vm, exc)
         return False
     if not result.migrated:

@@ -20,10 +20,11 @@ def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool =
         lease = ctx.store.vm_lease(vm, CHECK_LEASE_SECONDS)
         if not lease.acquire():
             return "busy"
+    provider = ctx.provider_for(pool)
     try:
         try:
-            ready = ctx.provider_for(pool).vm_ready(pool.name, vm)
-        except Exception as exc:  # a provider error counts as "not ready yet"
+            ready = provider.vm_ready(pool, vm)
+        except provider.errors as exc:  # a provider error counts as "not ready yet"
             log.info("[!] [%s] '%s' %s provider errored while checking a pending vm : %s",
                      pool.name, vm, pool.provider, exc)
             ready = False

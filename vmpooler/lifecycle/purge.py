@@ -12,9 +12,10 @@ log = logging.getLogger("vmpooler.lifecycle")
 def purge_provider(ctx: Context, provider_name: str) -> int:
     """Destroy unconfigured VMs and folders of one provider; returns the VMs destroyed."""
     config = ctx.settings.providers[provider_name]
+    provider = ctx.providers[provider_name]
     try:
-        result = ctx.providers[provider_name].purge_unconfigured_resources(config.resources_allowlist)
-    except Exception as exc:  # reported; the next scheduled purge tries again
+        result = provider.purge_unconfigured_resources(config.resources_allowlist)
+    except provider.errors as exc:  # reported; the next scheduled purge tries again
         log.warning("[!] failed while purging provider %s VMs and folders with an error: %s", provider_name, exc)
         return 0
     for folder, vm in result.vms:

@@ -40,8 +40,8 @@ def check_ready_vm(ctx: Context, pool: PoolConfig, vm: str, fields: dict) -> str
         provider = ctx.provider_for(pool)
         if _hostname_check_enabled(ctx, pool) and age > HOSTNAME_GRACE_SECONDS:
             try:
-                details = provider.get_vm(pool.name, vm)
-            except Exception as exc:  # reported, and the reachability check still decides
+                details = provider.get_vm(pool, vm)
+            except provider.errors as exc:  # reported, and the reachability check still decides
                 log.info("[!] [%s] '%s' failed while checking a ready vm : %s", pool.name, vm, exc)
                 details = None
             hostname = (details or {}).get("hostname")
@@ -49,8 +49,8 @@ def check_ready_vm(ctx: Context, pool: PoolConfig, vm: str, fields: dict) -> str
                 _retire(ctx, pool, vm, f"has mismatched hostname {hostname}, removed from 'ready' queue")
                 return "removed"
         try:
-            reachable = provider.vm_ready(pool.name, vm)
-        except Exception as exc:  # unreachable either way
+            reachable = provider.vm_ready(pool, vm)
+        except provider.errors as exc:  # unreachable either way
             log.info("[!] [%s] '%s' failed while checking a ready vm : %s", pool.name, vm, exc)
             reachable = False
         if not reachable:

@@ -30,11 +30,13 @@ def evaluate_template(ctx: Context, pool: PoolConfig) -> None:
 
 def prepare_template(ctx: Context, pool: PoolConfig) -> None:
     if ctx.settings.config.create_template_delta_disks and not ctx.store.template_has_deltas(pool.template):
+        provider = ctx.provider_for(pool)
         try:
-            ctx.provider_for(pool).create_template_delta_disks(pool)
-            ctx.store.add_template_deltas(pool.template)
-        except Exception as exc:  # clones still work, only without shared base disks
+            provider.create_template_delta_disks(pool)
+        except provider.errors as exc:  # clones still work, only without shared base disks
             log.warning("[!] [%s] failed while preparing a template with an error. As a result vmpooler could "
                         "not create the template delta disks. Either a template delta disk already exists, or "
                         "the template delta disk creation failed. The error is: %s", pool.name, exc)
+        else:
+            ctx.store.add_template_deltas(pool.template)
     ctx.store.set_prepared_template(pool.name, pool.template)

@@ -1,27 +1,34 @@
 """The provider contract.
 
-A provider talks to one hypervisor and returns data; it never writes vmpooler's
-state (the lifecycle layer records what happened). Every contract method raises
-``NotImplementedError("<Class> does not implement <method>")`` unless the
-provider overrides it.
+A provider talks to one hypervisor and returns data; it never reads or writes
+vmpooler's state (the lifecycle layer records what happened). The caller hands
+every method the pool's resolved configuration (runtime overrides of size,
+template and clone target applied), so a provider never looks a pool up. Every
+contract method raises ``NotImplementedError("<Class> does not implement
+<method>")`` unless the provider overrides it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 from marshmallow import Schema, ValidationError
 
 from vmpooler.metrics import Metrics, NullMetrics
-from vmpooler.providers.connection_pool import ConnectionPool
+from vmpooler.providers.connection_pool import ConnectionPool, PoolTimeout
 from vmpooler.settings import ConfigError, PoolConfig, ProviderConfig, Settings
 from vmpooler.settings_schema import flatten_errors
 
 
 class ProviderError(Exception):
-    """A provider operation failed in a way the caller should report."""
+    """A provider operation failed in a way the caller should report.
+
+    The lifecycle treats the errors a provider lists in ``Provider.errors`` as
+    "this hypervisor call failed" (logged, the VM retried or failed); anything
+    else is a bug or an outage of our own and propagates to Celery.
+    """
 
 
 @dataclass(frozen=True)
@@ -53,14 +60,14 @@ class ProviderDeps:
     state: Any = None
     """A ``ProviderState`` store for providers whose 'hypervisor' is shared state (dummy)."""
     extras: Mapping[str, Any] = field(default_factory=dict)
-    pools: Callable[[str], PoolConfig | None] | None = None
-    """Resolves a pool name to its effective configuration (runtime overrides applied)."""
 
 
 class Provider:
     """Base class of every provider."""
 
     options_schema: ClassVar[type[Schema] | None] = None
+    errors: ClassVar[tuple[type[BaseException], ...]] = (ProviderError, PoolTimeout)
+    """What a failed hypervisor call raises; a subclass adds its client library's errors."""
     default_pool_size: ClassVar[int] = 1
     default_pool_timeout: ClassVar[int] = 10
 
@@ -68,7 +75,6 @@ class Provider:
         self.config = config
         self.settings = deps.settings
         self.metrics = deps.metrics
-        self._resolve_pool = deps.pools or deps.settings.pool
         self.logger = logging.getLogger(f"vmpooler.providers.{config.name}")
         self.options = self.validate_options(config)
         self.logger.info("[!] Creating provider '%s'", config.name)
@@ -106,14 +112,12 @@ class Provider:
     def provided_pools(self) -> list[str]:
         return [pool.name for pool in self.settings.pools_of_provider(self.name)]
 
-    def pool_config(self, pool_name: str) -> PoolConfig | None:
-        pool = self._resolve_pool(pool_name)
-        return pool if pool is not None and pool.provider == self.name else None
+    def serves(self, pool: PoolConfig) -> bool:
+        return pool.provider == self.name
 
-    def require_pool(self, pool_name: str) -> PoolConfig:
-        pool = self.pool_config(pool_name)
-        if pool is None:
-            raise ProviderError(f"Pool {pool_name} does not exist for the provider {self.name}")
+    def require_pool(self, pool: PoolConfig) -> PoolConfig:
+        if not self.serves(pool):
+            raise ProviderError(f"Pool {pool.name} does not exist for the provider {self.name}")
         return pool
 
     def connect(self) -> Any:
@@ -128,43 +132,43 @@ class Provider:
 
     # ---- the contract
 
-    def vms_in_pool(self, pool_name: str) -> list[str]:
+    def vms_in_pool(self, pool: PoolConfig) -> list[str]:
         """Names of every VM in the pool's backing location ([] if it is missing)."""
         raise self._missing("vms_in_pool")
 
-    def get_vm(self, pool_name: str, vm_name: str) -> dict[str, Any] | None:
+    def get_vm(self, pool: PoolConfig, vm_name: str) -> dict[str, Any] | None:
         """None if the VM does not exist, else name, hostname, template, poolname, boottime, powerstate."""
         raise self._missing("get_vm")
 
-    def create_vm(self, pool_name: str, vm_name: str) -> dict[str, Any]:
+    def create_vm(self, pool: PoolConfig, vm_name: str) -> dict[str, Any]:
         """Clone the VM and block until the clone finished; returns ``get_vm``'s dict."""
         raise self._missing("create_vm")
 
-    def destroy_vm(self, pool_name: str, vm_name: str) -> bool:
+    def destroy_vm(self, pool: PoolConfig, vm_name: str) -> bool:
         """Power off and delete; True also when the VM is already gone."""
         raise self._missing("destroy_vm")
 
-    def vm_ready(self, pool_name: str, vm_name: str) -> bool:
+    def vm_ready(self, pool: PoolConfig, vm_name: str) -> bool:
         """Is the VM usable by a client?"""
         raise self._missing("vm_ready")
 
-    def vm_exists(self, pool_name: str, vm_name: str) -> bool:
-        return self.get_vm(pool_name, vm_name) is not None
+    def vm_exists(self, pool: PoolConfig, vm_name: str) -> bool:
+        return self.get_vm(pool, vm_name) is not None
 
-    def create_disk(self, pool_name: str, vm_name: str, disk_size_gb: int) -> bool:
+    def create_disk(self, pool: PoolConfig, vm_name: str, disk_size_gb: int) -> bool:
         raise self._missing("create_disk")
 
-    def create_snapshot(self, pool_name: str, vm_name: str, snapshot_name: str) -> bool:
+    def create_snapshot(self, pool: PoolConfig, vm_name: str, snapshot_name: str) -> bool:
         raise self._missing("create_snapshot")
 
-    def revert_snapshot(self, pool_name: str, vm_name: str, snapshot_name: str) -> bool:
+    def revert_snapshot(self, pool: PoolConfig, vm_name: str, snapshot_name: str) -> bool:
         raise self._missing("revert_snapshot")
 
-    def migrate_vm(self, pool_name: str, vm_name: str) -> MigrationResult:
+    def migrate_vm(self, pool: PoolConfig, vm_name: str) -> MigrationResult:
         """Move a just-checked-out VM to a better host if the provider thinks it should."""
         raise self._missing("migrate_vm")
 
-    def get_vm_host(self, pool_name: str, vm_name: str) -> str | None:
+    def get_vm_host(self, pool: PoolConfig, vm_name: str) -> str | None:
         raise self._missing("get_vm_host")
 
     def create_template_delta_disks(self, pool: PoolConfig) -> None:

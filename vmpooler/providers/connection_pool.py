@@ -67,27 +67,34 @@ class ConnectionPool(Generic[T]):
     def _checkout(self) -> T:
         started = time.monotonic()
         deadline = started + self.timeout
+        conn = self._idle_or_slot(deadline)
+        if conn is None:
+            # The slot is reserved; the (possibly slow) login runs outside the lock so other
+            # threads keep checking out idle connections meanwhile.
+            try:
+                conn = self._factory()
+            except BaseException:
+                with self._cond:
+                    self._created -= 1
+                    self._cond.notify()
+                raise
+        self._metrics.timing(f"connection_waited.{self._label}", (time.monotonic() - started) * 1000)
+        self._metrics.gauge(f"connection_available.{self._label}", self.available)
+        return conn
+
+    def _idle_or_slot(self, deadline: float) -> T | None:
+        """An idle connection, or None after reserving the right to create one."""
         with self._cond:
             while True:
                 if self._idle:
-                    conn = self._idle.pop()
-                    break
+                    return self._idle.pop()
                 if self._created < self.size:
                     self._created += 1
-                    try:
-                        conn = self._factory()
-                    except BaseException:
-                        self._created -= 1
-                        self._cond.notify()
-                        raise
-                    break
+                    return None
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise PoolTimeout(f"no connection free in {self._label} after {self.timeout} s")
                 self._cond.wait(remaining)
-        self._metrics.timing(f"connection_waited.{self._label}", (time.monotonic() - started) * 1000)
-        self._metrics.gauge(f"connection_available.{self._label}", self.available)
-        return conn
 
     def _checkin(self, conn: T) -> None:
         with self._cond:

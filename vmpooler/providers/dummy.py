@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from marshmallow import Schema, fields, validate
 
 from vmpooler.providers.base import MigrationResult, Provider, ProviderDeps, ProviderError, PurgeResult
-from vmpooler.settings import ProviderConfig
+from vmpooler.settings import PoolConfig, ProviderConfig
 
 _Seconds = validate.Range(min=0)
 _Percent = validate.Range(min=0, max=100)
@@ -48,6 +48,10 @@ class DummyOptions(Schema):
 
 class DummyFailure(ProviderError):
     pass
+
+
+class DummyTimeout(ProviderError, TimeoutError):
+    """A VM did not reach RUNNING within ``is_ready_timeout``."""
 
 
 class DummyProvider(Provider):
@@ -99,13 +103,13 @@ class DummyProvider(Provider):
 
     # ---- contract
 
-    def vms_in_pool(self, pool_name: str) -> list[str]:
+    def vms_in_pool(self, pool: PoolConfig) -> list[str]:
         with self.connections.connection():
-            return self.state.names(pool_name)
+            return self.state.names(pool.name)
 
-    def get_vm(self, pool_name: str, vm_name: str) -> dict | None:
+    def get_vm(self, pool: PoolConfig, vm_name: str) -> dict | None:
         with self.connections.connection():
-            record = self._record(pool_name, vm_name)
+            record = self._record(pool.name, vm_name)
             if record is None:
                 return None
             changes = {}
@@ -114,7 +118,7 @@ class DummyProvider(Provider):
             if record["hostname"] == record["name"] and self._roll("getvm_rename_percent"):
                 changes["hostname"] = f"DUMMY{record['name']}"
             if changes:
-                record = self.state.update(pool_name, vm_name, lambda r: r.update(changes)) or record
+                record = self.state.update(pool.name, vm_name, lambda r: r.update(changes)) or record
             return self._describe(record)
 
     @staticmethod
@@ -131,44 +135,44 @@ class DummyProvider(Provider):
             "disks": list(record["disks"]),
         }
 
-    def create_vm(self, pool_name: str, vm_name: str) -> dict:
-        pool = self.require_pool(pool_name)
+    def create_vm(self, pool: PoolConfig, vm_name: str) -> dict:
+        self.require_pool(pool)
         with self.connections.connection():
             record = {
                 "name": vm_name, "hostname": vm_name, "domain": "dummy.local",
-                "vm_template": pool.template, "template": pool_name, "poolname": pool_name,
+                "vm_template": pool.template, "template": pool.name, "poolname": pool.name,
                 "ready": False, "boottime": datetime.now(timezone.utc).isoformat(),
                 "powerstate": "PoweredOn", "vm_host": "HOST1", "dummy_state": "CLONING",
                 "snapshots": [], "disks": [],
             }
             # Visible while cloning, as a real hypervisor shows a VM being cloned.
-            self.state.put(pool_name, vm_name, record)
+            self.state.put(pool.name, vm_name, record)
             self._delay("createvm_max_time")
             if self._roll("createvm_fail_percent"):
-                self.state.delete(pool_name, vm_name)
+                self.state.delete(pool.name, vm_name)
                 raise DummyFailure("Dummy Failure for createvm_fail_percent")
-            self.state.update(pool_name, vm_name, lambda r: r.update(dummy_state="RUNNING"))
-        return self.get_vm(pool_name, vm_name)
+            self.state.update(pool.name, vm_name, lambda r: r.update(dummy_state="RUNNING"))
+        return self.get_vm(pool, vm_name)
 
-    def destroy_vm(self, pool_name: str, vm_name: str) -> bool:
+    def destroy_vm(self, pool: PoolConfig, vm_name: str) -> bool:
         with self.connections.connection():
-            record = self.state.get(pool_name, vm_name)
+            record = self.state.get(pool.name, vm_name)
             if record is None:
                 return True
-            if record.get("poolname") != pool_name:
+            if record.get("poolname") != pool.name:
                 return False
             if record["powerstate"] == "PoweredOn":
-                self.logger.info("[ ] [%s] '%s' is being shut down", pool_name, vm_name)
+                self.logger.info("[ ] [%s] '%s' is being shut down", pool.name, vm_name)
                 self._delay("destroyvm_max_shutdown_time")
-                self.state.update(pool_name, vm_name, lambda r: r.update(powerstate="PoweredOff"))
+                self.state.update(pool.name, vm_name, lambda r: r.update(powerstate="PoweredOff"))
             self._delay("destroyvm_max_time")
             self._maybe_fail("destroyvm_fail_percent")
-            self.state.delete(pool_name, vm_name)
+            self.state.delete(pool.name, vm_name)
             return True
 
-    def vm_ready(self, pool_name: str, vm_name: str) -> bool:
+    def vm_ready(self, pool: PoolConfig, vm_name: str) -> bool:
         with self.connections.connection():
-            record = self._record(pool_name, vm_name)
+            record = self._record(pool.name, vm_name)
             if record is None:
                 return False
             if record["ready"]:
@@ -176,14 +180,14 @@ class DummyProvider(Provider):
             deadline = time.monotonic() + self.options["is_ready_timeout"]
             while record["dummy_state"] != "RUNNING":
                 if time.monotonic() >= deadline:
-                    raise TimeoutError(f"{vm_name} did not reach RUNNING within "
+                    raise DummyTimeout(f"{vm_name} did not reach RUNNING within "
                                        f"{self.options['is_ready_timeout']} s")
                 self.sleep(0.1)
-                record = self._record(pool_name, vm_name)
+                record = self._record(pool.name, vm_name)
                 if record is None:
                     return False
             self._maybe_fail("vmready_fail_percent")
-            self.state.update(pool_name, vm_name, lambda r: r.update(ready=True))
+            self.state.update(pool.name, vm_name, lambda r: r.update(ready=True))
             return True
 
     def _mutate(self, pool_name: str, vm_name: str, knob: str, change) -> dict:
@@ -193,24 +197,24 @@ class DummyProvider(Provider):
             self._maybe_fail(f"{knob}_fail_percent")
             return self.state.update(pool_name, vm_name, change) or self._require(pool_name, vm_name)
 
-    def create_disk(self, pool_name: str, vm_name: str, disk_size_gb: int) -> bool:
-        self._mutate(pool_name, vm_name, "createdisk", lambda r: r["disks"].append(int(disk_size_gb)))
+    def create_disk(self, pool: PoolConfig, vm_name: str, disk_size_gb: int) -> bool:
+        self._mutate(pool.name, vm_name, "createdisk", lambda r: r["disks"].append(int(disk_size_gb)))
         return True
 
-    def create_snapshot(self, pool_name: str, vm_name: str, snapshot_name: str) -> bool:
-        self._mutate(pool_name, vm_name, "createsnapshot", lambda r: r["snapshots"].append(snapshot_name))
+    def create_snapshot(self, pool: PoolConfig, vm_name: str, snapshot_name: str) -> bool:
+        self._mutate(pool.name, vm_name, "createsnapshot", lambda r: r["snapshots"].append(snapshot_name))
         return True
 
-    def revert_snapshot(self, pool_name: str, vm_name: str, snapshot_name: str) -> bool:
-        record = self._mutate(pool_name, vm_name, "revertsnapshot", lambda r: None)
+    def revert_snapshot(self, pool: PoolConfig, vm_name: str, snapshot_name: str) -> bool:
+        record = self._mutate(pool.name, vm_name, "revertsnapshot", lambda r: None)
         return snapshot_name in record["snapshots"]
 
-    def get_vm_host(self, pool_name: str, vm_name: str) -> str:
-        return self._require(pool_name, vm_name)["vm_host"]
+    def get_vm_host(self, pool: PoolConfig, vm_name: str) -> str:
+        return self._require(pool.name, vm_name)["vm_host"]
 
-    def migrate_vm(self, pool_name: str, vm_name: str) -> MigrationResult:
+    def migrate_vm(self, pool: PoolConfig, vm_name: str) -> MigrationResult:
         with self.connections.connection():
-            current = self._require(pool_name, vm_name)["vm_host"]
+            current = self._require(pool.name, vm_name)["vm_host"]
             if not self._roll("migratevm_couldmove_percent"):
                 return MigrationResult(host=current, message=f"No migration required for '{vm_name}' "
                                                                    f"running on {current}")
@@ -219,7 +223,7 @@ class DummyProvider(Provider):
             started = time.monotonic()
             self._delay("migratevm_max_time")
             self._maybe_fail("migratevm_fail_percent")
-            self.state.update(pool_name, vm_name, lambda r: r.update(vm_host=target))
+            self.state.update(pool.name, vm_name, lambda r: r.update(vm_host=target))
             return MigrationResult(host=target, migrated=True, source_host=current,
                                    seconds=time.monotonic() - started)
 

@@ -41,12 +41,10 @@ def check(self, pool_name: str):
             # A configuration change waits for the pass in progress, not for the next tick.
             raise self.retry(countdown=REPOPULATE_RETRY_SECONDS)
         return "busy"
+    # A failed pass raises: the lease is released on the way out, Celery records the
+    # failure (task_failure, the tasks.failed metric) and the next beat tick retries.
     with lease:
-        try:
-            result = check_pool(ctx, pool_name)
-        except Exception as exc:  # logged like the original; the next beat tick retries
-            log.exception("[!] [%s] Error while checking the pool: %s", pool_name, exc)
-            return "error"
+        result = check_pool(ctx, pool_name)
         record_pass(ctx, pool, result)
     return dataclasses.asdict(result)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ from vmpooler.settings import PoolConfig, ProviderConfig
 
 class VSphereProvider(Provider):
     options_schema = VSphereOptions
+    # vSphere faults, and the socket/HTTP errors of a vCenter that went away mid-call.
+    errors = Provider.errors + (vmodl.MethodFault, OSError, http.client.HTTPException)
     default_pool_timeout = 60
 
     def __init__(self, config: ProviderConfig, deps: ProviderDeps, *, resolver: Resolver | None = None,
@@ -116,9 +119,8 @@ class VSphereProvider(Provider):
 
     # ---- inventory
 
-    def vms_in_pool(self, pool_name: str) -> list[str]:
-        pool = self.pool_config(pool_name)
-        if pool is None:
+    def vms_in_pool(self, pool: PoolConfig) -> list[str]:
+        if not self.serves(pool):
             return []
         with self._session() as session:
             inventory = self._inventory(session)
@@ -128,9 +130,8 @@ class VSphereProvider(Provider):
             found = props.children(session.content, folder, "childEntity", vim.VirtualMachine, ["name"])
             return [values["name"] for _, values in found]
 
-    def get_vm(self, pool_name: str, vm_name: str) -> dict[str, Any] | None:
-        pool = self.pool_config(pool_name)
-        if pool is None:
+    def get_vm(self, pool: PoolConfig, vm_name: str) -> dict[str, Any] | None:
+        if not self.serves(pool):
             return None
         with self._session() as session:
             vm = self._find_vm(self._inventory(session), pool, vm_name)
@@ -141,14 +142,14 @@ class VSphereProvider(Provider):
             except vmodl.fault.ManagedObjectNotFound:
                 return None  # destroyed between the lookup and the read
 
-    def get_vm_host(self, pool_name: str, vm_name: str) -> str | None:
-        found = self.get_vm(pool_name, vm_name)
+    def get_vm_host(self, pool: PoolConfig, vm_name: str) -> str | None:
+        found = self.get_vm(pool, vm_name)
         return found["host"] if found else None
 
     # ---- clone
 
-    def create_vm(self, pool_name: str, vm_name: str) -> dict[str, Any]:
-        pool = self.require_pool(pool_name)
+    def create_vm(self, pool: PoolConfig, vm_name: str) -> dict[str, Any]:
+        self.require_pool(pool)
         template_path = self._template_path(pool)
         with self._session() as session:
             inventory = self._inventory(session)
@@ -256,16 +257,16 @@ class VSphereProvider(Provider):
 
     # ---- VM operations
 
-    def destroy_vm(self, pool_name: str, vm_name: str) -> bool:
-        pool = self.require_pool(pool_name)
+    def destroy_vm(self, pool: PoolConfig, vm_name: str) -> bool:
+        self.require_pool(pool)
         with self._session() as session:
             vm = self._find_vm(self._inventory(session), pool, vm_name)
             if vm is not None:
                 vmops.destroy(session.content, vm, vm_name, self._wait(session))
         return True
 
-    def create_disk(self, pool_name: str, vm_name: str, disk_size_gb: int) -> bool:
-        pool = self.require_pool(pool_name)
+    def create_disk(self, pool: PoolConfig, vm_name: str, disk_size_gb: int) -> bool:
+        self.require_pool(pool)
         if disk_size_gb <= 0:
             return False
         if not pool.datastore:
@@ -281,8 +282,8 @@ class VSphereProvider(Provider):
                            wait=self._wait(session))
         return True
 
-    def create_snapshot(self, pool_name: str, vm_name: str, snapshot_name: str) -> bool:
-        pool = self.require_pool(pool_name)
+    def create_snapshot(self, pool: PoolConfig, vm_name: str, snapshot_name: str) -> bool:
+        self.require_pool(pool)
         with self._session() as session:
             vm = self._require_vm(self._inventory(session), pool, vm_name)
             if vmops.find_snapshot(session.content, vm, snapshot_name) is not None:
@@ -292,8 +293,8 @@ class VSphereProvider(Provider):
             self._wait(session)(task, f"snapshotting {vm_name} as {snapshot_name}")
         return True
 
-    def revert_snapshot(self, pool_name: str, vm_name: str, snapshot_name: str) -> bool:
-        pool = self.require_pool(pool_name)
+    def revert_snapshot(self, pool: PoolConfig, vm_name: str, snapshot_name: str) -> bool:
+        self.require_pool(pool)
         with self._session() as session:
             vm = self._require_vm(self._inventory(session), pool, vm_name)
             snapshot = vmops.find_snapshot(session.content, vm, snapshot_name)
@@ -303,10 +304,9 @@ class VSphereProvider(Provider):
             self._wait(session)(snapshot.RevertToSnapshot_Task(), f"reverting {vm_name} to {snapshot_name}")
         return True
 
-    def vm_ready(self, pool_name: str, vm_name: str) -> bool:
+    def vm_ready(self, pool: PoolConfig, vm_name: str) -> bool:
         """Port ``ready_check_port`` open on the IP Tools reports, else on ``<vm>.<domain>``."""
-        pool = self.pool_config(pool_name)
-        if pool is None:
+        if not self.serves(pool):
             return False
         with self._session() as session:
             vm = self._find_vm(self._inventory(session), pool, vm_name)
@@ -320,8 +320,8 @@ class VSphereProvider(Provider):
 
     # ---- migration
 
-    def migrate_vm(self, pool_name: str, vm_name: str) -> MigrationResult:
-        pool = self.require_pool(pool_name)
+    def migrate_vm(self, pool: PoolConfig, vm_name: str) -> MigrationResult:
+        self.require_pool(pool)
         with self._session() as session:
             content = session.content
             vm = self._find_vm(self._inventory(session), pool, vm_name)
