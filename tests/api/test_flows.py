@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.harness.pools import pool_config
 from tests.helpers import wait_for
 from vmpooler.domain.states import EXCLUSIVE_STATES, State
-from tests.harness.pools import pool_config
 
 pytestmark = pytest.mark.integration
 

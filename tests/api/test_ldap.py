@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.api.conftest import basic
+from tests.harness.api import basic
 from tests.api.slapd import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, find_program
 from tests.helpers import make_settings
 from vmpooler.auth import authenticate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from freezegun import freeze_time
 
-from tests.api.conftest import POOLS
+from tests.harness.api import POOLS
 from tests.helpers import RecordingDispatcher, make_settings
 from vmpooler.api import create_app
 from vmpooler.api.paths import rewrite

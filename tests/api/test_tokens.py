@@ -6,7 +6,7 @@ import re
 
 from freezegun import freeze_time
 
-from tests.api.conftest import basic
+from tests.harness.api import basic
 from vmpooler.store import keys
 
 

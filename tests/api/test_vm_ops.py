@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
+from tests.harness.pools import pool_config
 from vmpooler.lifecycle import vm_ops
 from vmpooler.store import keys
-from tests.harness.pools import pool_config
 
 
 def test_disk_request_is_queued_with_vm_and_size(api):

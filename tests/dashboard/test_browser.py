@@ -10,8 +10,8 @@ import shutil
 import pytest
 import requests
 
+from tests.harness.service import running_pooler
 from tests.helpers import make_settings, wait_for
-from tests.integration.conftest import running_pooler
 from vmpooler.store.monitoring import MonitoringStore
 
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -9,8 +9,8 @@ import sys
 
 import yaml
 
+from tests.harness.service import Ticker, running_pooler
 from tests.helpers import make_settings, wait_for
-from tests.integration.conftest import Ticker, running_pooler
 from vmpooler.bootstrap import Services
 from vmpooler.domain.states import State
 from vmpooler.tasks.app import create_celery

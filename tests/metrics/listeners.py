@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 
 class UdpListener:
@@ -38,13 +37,14 @@ class TcpLineListener:
         self.lines: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
         if listen:
             self.listen()
 
     def listen(self):
         self.sock.listen()
         self.sock.settimeout(0.1)
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._start(self._accept)
 
     def _accept(self):
         while not self._stop.is_set():
@@ -52,7 +52,12 @@ class TcpLineListener:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+            self._start(self._read, conn)
+
+    def _start(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _read(self, conn):
         buffer = b""
@@ -76,5 +81,6 @@ class TcpLineListener:
 
     def close(self):
         self._stop.set()
-        time.sleep(0.15)
+        for thread in list(self._threads):
+            thread.join(timeout=5)
         self.sock.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.harness.service import running_pooler
 from tests.helpers import make_settings, wait_for
-from tests.integration.conftest import running_pooler
 from tests.metrics.listeners import TcpLineListener, UdpListener
 from vmpooler.metrics import NullMetrics, make_metrics
 from vmpooler.metrics.graphite import RETRY_AFTER_SECONDS, GraphiteMetrics

@@ -10,8 +10,8 @@ import requests
 from celery.beat import EmbeddedService
 from freezegun import freeze_time
 
+from tests.harness.service import running_pooler
 from tests.helpers import RecordingDispatcher, make_settings, wait_for
-from tests.integration.conftest import running_pooler
 from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
 from tests.helpers import RecordingMetrics

@@ -10,8 +10,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.harness.service import running_pooler, serve
 from tests.helpers import RecordingDispatcher, make_settings, wait_for
-from tests.integration.conftest import running_pooler, serve
 from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
 from vmpooler.metrics.catalogue import UnknownMetric, series

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from tests.harness.service import running_pooler
 from tests.helpers import make_settings
-from tests.integration.conftest import http, running_pooler  # noqa: F401 (fixtures)
 from vmpooler.tasks.dispatch import CeleryDispatcher
 
 

@@ -6,9 +6,8 @@ import contextlib
 
 import pytest
 
-from tests.api.conftest import make_api  # noqa: F401 (fixture)
+from tests.harness.service import running_pooler
 from tests.helpers import make_settings
-from tests.integration.conftest import http, running_pooler  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 
+from tests.harness.service import running_pooler
 from tests.helpers import make_settings, wait_for
-from tests.integration.conftest import running_pooler
 from vmpooler.lifecycle import pool_config
 
 POOL = {"name": "deb", "size": 2, "provider": "dummy", "template": "t/deb-1"}
 FAST = {"dummy": {"seed": 2, "createvm_max_time": 0.1}}
 EXPERIMENTAL = {"experimental_features": True}
+# A change wakes its pool at once; the next scheduled pass of these pools is 30 s or more away.
+WOKEN_WITHIN = 10
 
 
 def settled(pooler, pool, size):
@@ -50,17 +51,19 @@ def test_pool_size_changes_apply_at_once_and_undo_restores_the_configured_size(c
     pooler = config_pooler([{**POOL, "check_loop_delay_min": 30, "check_loop_delay_max": 60}],
                            providers=FAST, config=EXPERIMENTAL)
     wait_for(lambda: settled(pooler, "deb", 2), message="pool filled")
-    time.sleep(0.3)  # let the start-up passes record their delay
+    # A pass that saw the full pool set the next one 30 s or more away.
+    wait_for(lambda: pooler.store.check_state("deb").get("ready") == "2", message="full pool's pass recorded")
     reply = http.post(pooler.url("/api/v1/config/poolsize"), data='{"deb": "4"}')
     assert (reply.status_code, reply.json()) == (201, {"ok": True})
     assert pooler.redis.hget("vmpooler__config__poolsize", "deb") == "4"
-    wait_for(lambda: pooler.count("pending", "deb") + pooler.count("ready", "deb") == 4, timeout=1.5,
-             message="clones started within a second or so")
+    # Well under the 30 s delay of the next scheduled pass, and generous for a loaded CI.
+    wait_for(lambda: pooler.count("pending", "deb") + pooler.count("ready", "deb") == 4, timeout=WOKEN_WITHIN,
+             message="clones started by the wake-up, not by the next scheduled pass")
     wait_for(lambda: settled(pooler, "deb", 4), message="grown to 4")
     assert http.post(pooler.url("/api/v1/config/poolsize"), data='{"deb": 4}').status_code == 200
 
     assert http.post(pooler.url("/api/v1/config/poolsize"), data='{"deb": 1}').status_code == 201
-    wait_for(lambda: pooler.count("ready", "deb") == 1, timeout=1.5, message="surplus removed")
+    wait_for(lambda: pooler.count("ready", "deb") == 1, timeout=WOKEN_WITHIN, message="surplus removed by the wake-up")
     wait_for(lambda: len(pooler.dummy_vms("deb")) == 1, message="surplus destroyed")
     assert http.get(pooler.url("/api/v1/config")).json()["pool_configuration"][0]["size"] == 1
 
@@ -175,7 +178,7 @@ def test_resize_up_and_down_under_checkout_load(config_pooler, http):
     try:
         for size in (8, 2, 6, 1):
             assert http.post(pooler.url("/api/v1/config/poolsize"), data=f'{{"deb": {size}}}').status_code == 201
-            time.sleep(0.4)
+            wait_for(lambda: not pooler.store.pool_config.woken("deb"), message=f"size {size} taken up by a pass")
     finally:
         stop.set()
         worker.join()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.harness.service import running_pooler
 from tests.helpers import wait_for
-from tests.integration.conftest import running_pooler
 from vmpooler.settings import load_settings
 from vmpooler.store.provider_state import ProviderState
 from vmpooler.tasks.dispatch import CeleryDispatcher

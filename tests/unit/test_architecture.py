@@ -57,3 +57,33 @@ def test_pyvmomi_is_imported_only_by_the_vsphere_provider():
     offenders = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                  if imported_modules(path) & {"pyVmomi", "pyVim"} and "vsphere" not in path.parts]
     assert offenders == []
+
+
+def imported_vmpooler_modules(path: pathlib.Path) -> set[str]:
+    """Full names of the vmpooler modules ``path`` imports (relative imports resolved)."""
+    package = ["vmpooler", *path.relative_to(PACKAGE).parent.parts]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.startswith("vmpooler.")}
+
+
+def test_providers_import_nothing_from_the_store_lifecycle_or_composition_root():
+    """Providers get their pool from the caller; they never reach back for state."""
+    offenders = {str(path.relative_to(PACKAGE)): sorted(found) for path in python_files("providers")
+                 if (found := {name for name in imported_vmpooler_modules(path)
+                               if name.startswith(("vmpooler.store", "vmpooler.lifecycle", "vmpooler.bootstrap"))})}
+    assert offenders == {}
+
+
+def test_the_import_check_sees_what_a_provider_imports():
+    """The check above reads real imports, so it can fail."""
+    module = PACKAGE / "providers" / "vsphere" / "provider.py"
+    found = imported_vmpooler_modules(module)
+    assert "vmpooler.providers.base.Provider" in found
+    assert "vmpooler.providers.vsphere.props" in found

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
+from tests.harness.pools import foreign_pool, pool_config
 from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
 from vmpooler.providers.dummy import DummyFailure
-from tests.harness.pools import foreign_pool, pool_config
 
 POOLS = [{"name": "p", "size": 1, "provider": "dummy", "template": "t/p"}]
 

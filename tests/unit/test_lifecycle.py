@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
+from tests.harness.pools import pool_config
 from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
 from vmpooler.lifecycle.check import check_pool
 from vmpooler.lifecycle.clone import clone_vm, reap_dead_clones, start_clone
-from tests.harness.pools import pool_config
 
 POOL = {"name": "p", "size": 2, "provider": "dummy", "template": "t/p", "timeout": 10, "ready_ttl": 30}
 

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from vmpooler.providers.base import ProviderError
 from tests.harness.pools import foreign_pool, pool_config
+from vmpooler.providers.base import ProviderError
 
 pytestmark = pytest.mark.vsphere
 

@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from vmpooler.providers.base import ProviderError
 from tests.harness.pools import pool_config
+from tests.harness.vcsim import PASSWORD, USERNAME
+from tests.harness.waiting import wait_for
+from vmpooler.providers.base import ProviderError
 
 pytestmark = pytest.mark.vsphere
 
@@ -108,6 +110,17 @@ def test_session_expired_while_idle_is_replaced(make_provider, extra_vcsim):
     pool = {"name": "idle-pool", "folder": "vmpooler/idle-pool", "datacenter": "DC0"}
     provider = make_provider(pools=[pool], port=forgetful.port, connection_pool_size=1)
     assert provider.vms_in_pool(pool_config(provider, "idle-pool")) == []
-    time.sleep(0.6)
+    from pyVim.connect import Disconnect, SmartConnect
+
+    with provider.connections.connection() as session:
+        key = session.content.sessionManager.currentSession.key
+    observer = SmartConnect(host=forgetful.host, port=forgetful.port, user=USERNAME, pwd=PASSWORD,
+                            disableSslCertValidation=True)
+    try:
+        # Polling keeps the observer's own session alive while the provider's one idles out.
+        wait_for(lambda: key not in {s.key for s in observer.content.sessionManager.sessionList},
+                 timeout=10, message="the simulator expired the idle session")
+    finally:
+        Disconnect(observer)
     assert provider.vms_in_pool(pool_config(provider, "idle-pool")) == []
     assert provider.metrics.labels("increment") == ["connect.open", "connect.open"]

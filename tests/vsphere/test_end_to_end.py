@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.helpers import make_settings, wait_for
-from tests.integration.conftest import running_pooler
 from tests.harness.pools import pool_config
+from tests.harness.service import running_pooler
+from tests.helpers import make_settings, wait_for
 
 pytestmark = [pytest.mark.vsphere, pytest.mark.integration]
 

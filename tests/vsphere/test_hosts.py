@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from vmpooler.providers.base import ProviderError
 from tests.harness.pools import pool_config
+from vmpooler.providers.base import ProviderError
 
 pytestmark = pytest.mark.vsphere
 

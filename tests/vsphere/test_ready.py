@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.harness.pools import foreign_pool, pool_config
 from vmpooler.providers.base import ProviderDeps
 from vmpooler.settings import build_settings
-from tests.harness.pools import foreign_pool, pool_config
 
 pytestmark = pytest.mark.vsphere
 

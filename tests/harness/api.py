@@ -1,4 +1,4 @@
-"""Flask test-client fixtures on the real Redis of tests/conftest.py."""
+"""Flask test-client fixtures (``make_api``, ``api``, ``auth_api``) on the real Redis."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import time
 import pytest
 
 from tests.helpers import RecordingDispatcher, make_settings
-# The running-service fixtures (real worker, HTTP) for the flows that cross into the worker.
-from tests.integration.conftest import http, pooler_factory  # noqa: F401
 from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
 from vmpooler.domain.timefmt import format_time

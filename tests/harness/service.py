@@ -11,6 +11,7 @@ import requests
 from celery.contrib.testing.worker import start_worker
 from werkzeug.serving import make_server
 
+from tests.harness.pools import pool_config
 from tests.helpers import make_settings
 from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
@@ -18,7 +19,6 @@ from vmpooler.tasks.app import create_celery
 from vmpooler.tasks.dispatch import CeleryDispatcher
 from vmpooler.tasks.schedule import QUEUES
 from vmpooler.tasks.startup import on_worker_ready
-from tests.harness.pools import pool_config
 
 
 class Ticker:
@@ -82,8 +82,8 @@ def serve(flask_app):
 
 @contextlib.contextmanager
 def running_pooler(settings, concurrency: int = 8, http: bool = True, ticker: bool = True,
-                   provider_extras=None):
-    services = Services(settings, provider_extras=provider_extras)
+                   provider_extras=None, metrics=None):
+    services = Services(settings, metrics=metrics, provider_extras=provider_extras)
     app = create_celery(services)
     with start_worker(app, pool="threads", concurrency=concurrency, perform_ping_check=False,
                       queues=list(QUEUES), shutdown_timeout=30):

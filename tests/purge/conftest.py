@@ -1,1 +1,0 @@
-from tests.integration.conftest import http, pooler_factory  # noqa: F401 (fixtures)
