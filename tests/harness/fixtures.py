@@ -7,7 +7,9 @@ test, so point it at a scratch database) or an embedded one started here.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+import threading
 
 import pytest
 import redis
@@ -56,3 +58,37 @@ def dispatcher():
 @pytest.fixture
 def ctx(services, dispatcher):
     return services.context(dispatcher)
+
+
+@pytest.fixture
+def tcp_listener():
+    """A local TCP port that accepts connections; ``.port`` and ``.close()``."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+                connection.close()
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+
+    class Listener:
+        port = server.getsockname()[1]
+
+        @staticmethod
+        def close():
+            stop.set()
+            thread.join()
+            server.close()
+
+    yield Listener
+    if not stop.is_set():
+        Listener.close()

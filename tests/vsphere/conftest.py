@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from typing import Any
 
 import pytest
@@ -28,37 +26,3 @@ def clone_spy(monkeypatch, vim) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(vim.VirtualMachine, "CloneVM_Task", spy)
     return calls
-
-
-@pytest.fixture
-def tcp_listener():
-    """A local TCP port that accepts connections; ``.port`` and ``.close()``."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    stop = threading.Event()
-
-    def accept():
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-                connection.close()
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-
-    class Listener:
-        port = server.getsockname()[1]
-
-        @staticmethod
-        def close():
-            stop.set()
-            thread.join()
-            server.close()
-
-    yield Listener
-    if not stop.is_set():
-        Listener.close()
