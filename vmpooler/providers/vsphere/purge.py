@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
-from vmpooler.providers.base import PurgeResult
+from vmpooler.providers.base import ProviderError, PurgeResult
 from vmpooler.providers.vsphere import props, vmops
 from vmpooler.providers.vsphere.lookups import Inventory, join
+
+# What one destroy that vCenter refused raises; the purge reports it and carries on.
+_DESTROY_FAILED = (ProviderError, vmodl.MethodFault)
 
 
 @dataclass
@@ -86,7 +89,7 @@ class Purger:
                 continue
             try:
                 vmops.destroy(self.content, vm, vm_name, self.wait)
-            except Exception as exc:
+            except _DESTROY_FAILED as exc:
                 self.errors.append(f"{join(path, vm_name)}: {exc}")
                 emptied = False
                 continue
@@ -101,7 +104,7 @@ class Purger:
             return False
         try:
             self.wait(folder.Destroy_Task(), f"destroying folder {path}")
-        except Exception as exc:
+        except _DESTROY_FAILED as exc:
             self.errors.append(f"{path}: {exc}")
             return False
         self.folders.append(path)
