@@ -3,7 +3,8 @@
 Fixtures (every test sees them by name):
 
 - ``fixtures``: ``redis_url`` (embedded Redis or ``REDIS_URL``), ``redis_client``,
-  ``settings``, ``services``, ``dispatcher``, ``ctx``;
+  ``settings``, ``services``, ``dispatcher``, ``ctx``, ``tcp_listener`` (a local port
+  that accepts connections);
 - ``service``: ``pooler_factory`` and ``http`` (a real Celery worker, a beat-like
   ticker and the Flask app over HTTP); ``running_pooler``/``serve``/``Ticker`` for
   tests that start one themselves;

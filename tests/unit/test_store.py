@@ -6,6 +6,7 @@ import threading
 
 from freezegun import freeze_time
 
+from tests.harness.waiting import wait_for
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import parse_time
 
@@ -126,8 +127,15 @@ def test_leases_are_exclusive_and_can_take_over_queued_work(services, redis_clie
 def test_heartbeat_keeps_a_lease_alive(services, redis_client):
     lease = services.store.vm_lease("vm", 0.3, heartbeat=True)
     assert lease.acquire()
+    ttls = [redis_client.pttl("vmpooler__lock__vm__vm")]
+
+    def renewed_past_the_first_expiry() -> bool:
+        ttls.append(redis_client.pttl("vmpooler__lock__vm__vm"))
+        renewals = sum(1 for before, after in zip(ttls, ttls[1:]) if after > before)
+        return renewals >= 4  # renewed every third of the TTL: four renewals outlive the first TTL
+
     try:
-        threading.Event().wait(0.6)
-        assert redis_client.exists("vmpooler__lock__vm__vm")
+        wait_for(renewed_past_the_first_expiry, timeout=10, interval=0.02, message="heartbeat renewals")
+        assert min(ttls) > 0  # the lease never lapsed (-2 would mean the key was gone)
     finally:
         lease.release()
