@@ -66,4 +66,6 @@ def test_a_pool_check_costs_the_same_round_trips_for_3_or_33_vms(redis_url, redi
 
     assert costs["small"] > 0
     assert costs["large"] == costs["small"], costs
+    # The pool, with its size, template and clone-target overrides, is one pipelined read.
+    assert counter.during(lambda: ctx.pool("large")) == 1
     services.close()

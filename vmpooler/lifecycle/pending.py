@@ -20,8 +20,8 @@ def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool =
         lease = ctx.store.vm_lease(vm, CHECK_LEASE_SECONDS)
         if not lease.acquire():
             return "busy"
-    provider = ctx.provider_for(pool)
     try:
+        provider = ctx.provider_for(pool)
         try:
             ready = provider.vm_ready(pool, vm)
         except provider.errors as exc:  # a provider error counts as "not ready yet"
