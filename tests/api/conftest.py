@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.helpers import RecordingDispatcher, make_settings
+
 # The running-service fixtures (real worker, HTTP) for the flows that cross into the worker.
 from tests.integration.conftest import http, pooler_factory  # noqa: F401
 from vmpooler.api import create_app

@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from tests.helpers import make_settings
+from tests.helpers import RecordingMetrics, make_settings
 from vmpooler.bootstrap import Services
-from tests.helpers import RecordingMetrics
 from vmpooler.providers import registry
 from vmpooler.providers.connection_pool import ConnectionPool, PoolTimeout
 from vmpooler.providers.dummy import DummyProvider

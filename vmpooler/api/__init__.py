@@ -7,8 +7,22 @@ import time
 from flask import Flask
 
 from vmpooler import bootstrap
-from vmpooler.api import errors, ondemand, openapi, paths, pool_config, root, status, summary, tokens, vm, vm_ops
-from vmpooler.api import dashboard, health, request_log
+from vmpooler.api import (
+    dashboard,
+    errors,
+    health,
+    ondemand,
+    openapi,
+    paths,
+    pool_config,
+    request_log,
+    root,
+    status,
+    summary,
+    tokens,
+    vm,
+    vm_ops,
+)
 from vmpooler.lifecycle.context import Dispatcher
 from vmpooler.logs import configure_logging
 

@@ -10,9 +10,9 @@ from flask import Blueprint, jsonify, request
 from vmpooler.api import schemas
 from vmpooler.api.auth import auth_enabled, current_token, require_token
 from vmpooler.api.errors import ApiError
+
 # The docstrings name these schemas (see vmpooler.api.openapi).
-from vmpooler.api.ondemand_schemas import (  # noqa: F401
-    OndemandCreated, OndemandMessage, OndemandRequest, OndemandStatus)
+from vmpooler.api.ondemand_schemas import OndemandCreated, OndemandMessage, OndemandRequest, OndemandStatus  # noqa: F401
 from vmpooler.api.state import api_version, context
 from vmpooler.api.vm import parse_spec
 from vmpooler.lifecycle.ondemand import create_request, delete_request, view_request

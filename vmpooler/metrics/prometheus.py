@@ -18,8 +18,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from vmpooler.metrics import Metrics
-from vmpooler.metrics.catalogue import (COUNTER, GAUGE, HISTOGRAM, HTTP_BUCKETS, Series, UnknownMetric, documentation,
-                                       series)
+from vmpooler.metrics.catalogue import COUNTER, GAUGE, HISTOGRAM, HTTP_BUCKETS, Series, UnknownMetric, documentation, series
 from vmpooler.store.metrics_store import MetricsStore, StoredSeries
 
 log = logging.getLogger("vmpooler.metrics")

@@ -12,7 +12,7 @@ import redis
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys, scripts
-from vmpooler.store.locks import Lease, QUEUED
+from vmpooler.store.locks import QUEUED, Lease
 from vmpooler.store.ondemand import OndemandStore
 from vmpooler.store.pool_config import PoolConfigStore
 

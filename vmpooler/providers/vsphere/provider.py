@@ -15,7 +15,7 @@ from vmpooler.providers.vsphere.connection import Connector, Endpoint, Session
 from vmpooler.providers.vsphere.hosts import HostSelector, cpu_generation
 from vmpooler.providers.vsphere.lookups import Inventory, join
 from vmpooler.providers.vsphere.options import VSphereOptions
-from vmpooler.providers.vsphere.purge import Purger, PurgePlan
+from vmpooler.providers.vsphere.purge import PurgePlan, Purger
 from vmpooler.providers.vsphere.ready import Resolver, port_open
 from vmpooler.settings import PoolConfig, ProviderConfig
 
