@@ -15,6 +15,7 @@ from vmpooler.api.errors import ApiError
 from vmpooler.api.ondemand_schemas import OndemandCreated, OndemandMessage, OndemandRequest, OndemandStatus  # noqa: F401
 from vmpooler.api.state import api_version, context
 from vmpooler.api.vm import parse_spec
+from vmpooler.domain.outcomes import RequestEnd
 from vmpooler.lifecycle.ondemand import create_request, delete_request, view_request
 
 blueprint = Blueprint("ondemand", __name__)
@@ -167,8 +168,8 @@ def delete_ondemand(request_id: str):
     """
     _token()
     outcome = delete_request(context(), request_id)
-    if outcome == "missing":
+    if outcome is RequestEnd.MISSING:
         raise error(404, message=f"no request found for request_id '{request_id}'")
-    if outcome == "deleted":
+    if outcome is RequestEnd.DELETED:
         return jsonify({"ok": True, "message": "the request has already been deleted"})
     return jsonify({"ok": True})

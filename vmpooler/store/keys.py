@@ -7,12 +7,15 @@ ready order, the dummy provider's inventory) are marked as such.
 
 from __future__ import annotations
 
+from vmpooler.domain.states import State
+
 PREFIX = "vmpooler__"
 
 
-def state_set(state: str, pool: str) -> str:
+def state_set(state: State, pool: str) -> str:
     """``vmpooler__{pending,ready,running,completed,discovered,migrating}__<pool>`` (SET)."""
-    return f"{PREFIX}{state}__{pool}"
+    # State(...) also refuses a string that names no state.
+    return f"{PREFIX}{State(state).value}__{pool}"
 
 
 def vm(name: str) -> str:

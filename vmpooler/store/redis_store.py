@@ -9,6 +9,7 @@ from typing import Iterable, Mapping
 
 import redis
 
+from vmpooler.domain.outcomes import CloneSlot
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys, scripts
@@ -54,7 +55,7 @@ class RedisStore:
         # MULTI: a VM moving between two sets must not be seen in neither (or both).
         pipe = self.r.pipeline(transaction=True)
         for state in ALL_STATES:
-            pipe.smembers(keys.state_set(state.value, pool))
+            pipe.smembers(keys.state_set(state, pool))
         return PoolSnapshot(dict(zip(ALL_STATES, (set(m) for m in pipe.execute()))))
 
     def counts(self, pools: Iterable[str], states: Iterable[State] = ALL_STATES) -> dict[str, dict[State, int]]:
@@ -62,7 +63,7 @@ class RedisStore:
         pipe = self.r.pipeline(transaction=True)
         for pool in pools:
             for state in states:
-                pipe.scard(keys.state_set(state.value, pool))
+                pipe.scard(keys.state_set(state, pool))
         values = iter(pipe.execute())
         return {pool: {state: next(values) for state in states} for pool in pools}
 
@@ -96,14 +97,14 @@ class RedisStore:
     def ready_oldest_first(self, pool: str) -> list[str]:
         """Ready VMs in hand-out order (VMs the order does not know come first)."""
         pipe = self.r.pipeline(transaction=False)
-        pipe.smembers(keys.state_set("ready", pool))
+        pipe.smembers(keys.state_set(State.READY, pool))
         pipe.zrange(keys.ready_order(pool), 0, -1)
         members, ordered = pipe.execute()
         known = [vm for vm in ordered if vm in members]
         return sorted(members - set(known)) + known
 
     def contains(self, pool: str, state: State, vm: str) -> bool:
-        return bool(self.r.sismember(keys.state_set(state.value, pool), vm))
+        return bool(self.r.sismember(keys.state_set(state, pool), vm))
 
     # ---- transitions
 
@@ -119,8 +120,8 @@ class RedisStore:
         if fields:
             ops.append(["HSET", keys.vm(vm), *[str(x) for kv in fields.items() for x in kv]])
         ops.extend(extra or [])
-        dst_key = keys.state_set(dst.value, pool) if dst else ""
-        return bool(self._move(keys=[keys.state_set(src.value, pool), dst_key], args=[vm, json.dumps(ops)]))
+        dst_key = keys.state_set(dst, pool) if dst else ""
+        return bool(self._move(keys=[keys.state_set(src, pool), dst_key], args=[vm, json.dumps(ops)]))
 
     def mark_ready(self, pool: str, vm: str, boot_seconds: float | None, day: str) -> bool:
         now = format_time()
@@ -132,28 +133,28 @@ class RedisStore:
     def add_discovered(self, pool: str, vms: Iterable[str]) -> None:
         vms = list(vms)
         if vms:
-            self.r.sadd(keys.state_set(State.DISCOVERED.value, pool), *vms)
+            self.r.sadd(keys.state_set(State.DISCOVERED, pool), *vms)
 
     def checkout(self, pool: str, fields: Mapping[str, str] | None = None) -> str | None:
         """Move the oldest ready VM to running and record the checkout; None if empty."""
         flat = [str(x) for kv in (fields or {}).items() for x in kv]
         vm = self._checkout(
-            keys=[keys.state_set("ready", pool), keys.state_set("running", pool), keys.ready_order(pool),
-                  keys.state_set("migrating", pool), keys.active(pool)],
+            keys=[keys.state_set(State.READY, pool), keys.state_set(State.RUNNING, pool), keys.ready_order(pool),
+                  keys.state_set(State.MIGRATING, pool), keys.active(pool)],
             args=[format_time(), keys.vm(""), json.dumps(flat)],
         )
         return vm or None
 
     def return_to_ready(self, pool: str, vm: str) -> bool:
         """Undo a checkout (a multi-VM request that could not be filled)."""
-        extra = [["SREM", keys.state_set("migrating", pool), vm], ["HDEL", keys.active(pool), vm],
+        extra = [["SREM", keys.state_set(State.MIGRATING, pool), vm], ["HDEL", keys.active(pool), vm],
                  ["HDEL", keys.vm(vm), "checkout", "token:token", "token:user", "lifetime"]]
         return self.move(pool, vm, State.RUNNING, State.READY, extra=extra)
 
     def complete_running(self, pool: str, vm: str) -> bool:
         """running -> completed (returned by its user, or its lifetime is over)."""
         return self.move(pool, vm, State.RUNNING, State.COMPLETED,
-                         extra=[["SREM", keys.state_set("migrating", pool), vm]])
+                         extra=[["SREM", keys.state_set(State.MIGRATING, pool), vm]])
 
     def start_destroy(self, pool: str, vm: str) -> None:
         pipe = self.r.pipeline(transaction=True)
@@ -163,14 +164,14 @@ class RedisStore:
         pipe.execute()
 
     def finish_destroy(self, pool: str, vm: str) -> bool:
-        return bool(self.r.srem(keys.state_set("completed", pool), vm))
+        return bool(self.r.srem(keys.state_set(State.COMPLETED, pool), vm))
 
     def forget_purged_vm(self, folder: str, vm: str) -> None:
         """A purge destroyed ``vm`` of an unconfigured folder: expire what Redis knew
         (a pool removed from the configuration may have left it in any state set)."""
         pipe = self.r.pipeline(transaction=True)
         for state in ALL_STATES:
-            pipe.srem(keys.state_set(state.value, folder), vm)
+            pipe.srem(keys.state_set(state, folder), vm)
         pipe.zrem(keys.ready_order(folder), vm)
         pipe.hdel(keys.active(folder), vm)
         pipe.hset(keys.vm(vm), "destroy", format_time())
@@ -189,15 +190,14 @@ class RedisStore:
     # ---- clones and their slots
 
     def register_clone(self, pool: str, vm: str, fields: Mapping[str, str], limit: int,
-                       lock_ttl: float, ondemand: bool = False) -> str:
-        """Atomically claim a clone slot and the name, and put the VM in pending.
-        Returns 'ok', 'taken' (name in use) or 'full' (no slot)."""
+                       lock_ttl: float, ondemand: bool = False) -> CloneSlot:
+        """Atomically claim a clone slot and the name, and put the VM in pending."""
         slots, counter = self._slot_keys(ondemand)
         flat = [str(x) for kv in fields.items() for x in kv]
-        return self._register(
-            keys=[keys.vm(vm), slots, counter, keys.state_set("pending", pool), keys.vm_lock(vm)],
+        return CloneSlot(self._register(
+            keys=[keys.vm(vm), slots, counter, keys.state_set(State.PENDING, pool), keys.vm_lock(vm)],
             args=[vm, limit, repr(time.time()), int(lock_ttl * 1000), json.dumps(flat)],
-        )
+        ))
 
     def release_slot(self, vm: str, ondemand: bool = False) -> bool:
         slots, counter = self._slot_keys(ondemand)
@@ -243,7 +243,7 @@ class RedisStore:
 
     def take_migrating(self, pool: str, vm: str) -> bool:
         """Claim a just-checked-out VM for its migration evaluation."""
-        return bool(self.r.srem(keys.state_set("migrating", pool), vm))
+        return bool(self.r.srem(keys.state_set(State.MIGRATING, pool), vm))
 
     def begin_migration(self, vm: str, limit: int) -> bool:
         """Take one of the fleet's ``migration_limit`` places; False when all are taken."""

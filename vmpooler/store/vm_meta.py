@@ -7,6 +7,7 @@ from typing import Iterable, Mapping
 
 import redis
 
+from vmpooler.domain.states import State
 from vmpooler.store import keys
 
 
@@ -49,7 +50,7 @@ class VmMeta:
         pools = list(pools)
         pipe = self.r.pipeline(transaction=False)
         for pool in pools:
-            pipe.smembers(keys.state_set("running", pool))
+            pipe.smembers(keys.state_set(State.RUNNING, pool))
         running = sorted({vm for members in pipe.execute() for vm in members})
         if not running:
             return []
