@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
@@ -32,7 +33,7 @@ def error(status: int, **body) -> ApiError:
     return failure
 
 
-def json_payload() -> object:
+def json_payload() -> dict[str, Any]:
     """The JSON body; 400 as the original when it does not parse, 404 for null/false."""
     try:
         body = schemas.parse_json_body(request.get_data())
@@ -62,8 +63,14 @@ def _create(wanted: list[tuple[str, object]], request_id: object, token: str | N
         for name in bad:
             ctx.metrics.increment(f"ondemandrequest_fail.invalid.{name or 'unknown'}")
         raise error(404, bad_templates=bad)
-    counts = [(name, schemas.whole_number(value)) for name, value in wanted]
-    invalid = [name for name, count in counts if count is None or count < 0]
+    counts: list[tuple[str, int]] = []
+    invalid = []
+    for name, value in wanted:
+        count = schemas.whole_number(value)
+        if count is None or count < 0:
+            invalid.append(name)
+        else:
+            counts.append((name, count))
     if invalid:
         raise error(400, message=f"the count of {', '.join(invalid)} must be a whole number")
     limit = ctx.settings.config.max_ondemand_instances_per_request

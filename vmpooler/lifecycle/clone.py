@@ -92,7 +92,7 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
             suffix = f" for request {fields['request_id']}" if ondemand else ""
             log.warning("[!] [%s] failed while cloning VM%s with an error: %s", pool_name, suffix, exc)
             _release_slot(ctx, vm, ondemand)
-            if ondemand:
+            if fields["request_id"]:
                 retry_clone(ctx, pool_name, fields["request_id"], fields["pool_alias"], str(exc))
             else:
                 ctx.dispatch.repopulate(pool_name)

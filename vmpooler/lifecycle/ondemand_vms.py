@@ -31,9 +31,9 @@ def _entry(ctx: Context, request_id: str, alias: str, pool: str) -> Entry:
     return Entry(alias, pool, 0)
 
 
-def promote_for_request(ctx: Context, pool: PoolConfig, vm: str, fields: dict[str, str | None]) -> bool:
+def promote_for_request(ctx: Context, pool: PoolConfig, vm: str, request_id: str,
+                        fields: dict[str, str | None]) -> bool:
     """A ready VM of a request joins it as running; True if it did."""
-    request_id = fields["request_id"]
     entry = _entry(ctx, request_id, fields.get("pool_alias") or pool.name, pool.name)
     boot = seconds_since(fields.get("clone"))
     outcome = ctx.store.ondemand.promote(pool.name, vm, request_id, entry, ctx.settings.config.vm_lifetime_auth or 0,

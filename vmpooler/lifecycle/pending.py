@@ -39,7 +39,7 @@ def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool =
 def promote(ctx: Context, pool: PoolConfig, vm: str) -> bool:
     fields = ctx.store.vm_fields([vm], ["clone", "request_id", "pool_alias"])[vm]
     if fields["request_id"]:
-        return promote_for_request(ctx, pool, vm, fields)
+        return promote_for_request(ctx, pool, vm, fields["request_id"], fields)
     boot = seconds_since(fields["clone"])
     if not ctx.store.mark_ready(pool.name, vm, boot, today()):
         return False

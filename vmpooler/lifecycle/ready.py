@@ -6,7 +6,7 @@ import logging
 
 from vmpooler.domain.outcomes import ReadyCheck
 from vmpooler.domain.states import State
-from vmpooler.domain.timefmt import format_time, parse_time, seconds_since
+from vmpooler.domain.timefmt import format_time, seconds_since
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
 from vmpooler.settings import PoolConfig
 
@@ -33,8 +33,9 @@ def check_ready_vm(ctx: Context, pool: PoolConfig, vm: str, fields: dict) -> Rea
         return ReadyCheck.BUSY
     with lease:
         ctx.store.set_vm_fields(vm, {"check": format_time()})
-        ready_at = parse_time(fields.get("ready"))
-        age = seconds_since(fields.get("ready")) if ready_at else float("inf")
+        age = seconds_since(fields.get("ready"))
+        if age is None:  # no readable time: as old as can be
+            age = float("inf")
         if age > pool.ready_ttl * 60:
             _retire(ctx, pool, vm, f"reached end of TTL after {pool.ready_ttl} minutes, removed from 'ready' queue")
             return ReadyCheck.REMOVED

@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -134,7 +135,7 @@ class DummyProvider(Provider):
     def create_vm(self, pool_name: str, vm_name: str) -> dict:
         pool = self.require_pool(pool_name)
         with self.connections.connection():
-            record = {
+            record: dict[str, Any] = {
                 "name": vm_name, "hostname": vm_name, "domain": "dummy.local",
                 "vm_template": pool.template, "template": pool_name, "poolname": pool_name,
                 "ready": False, "boottime": datetime.now(timezone.utc).isoformat(),
@@ -148,7 +149,10 @@ class DummyProvider(Provider):
                 self.state.delete(pool_name, vm_name)
                 raise DummyFailure("Dummy Failure for createvm_fail_percent")
             self.state.update(pool_name, vm_name, lambda r: r.update(dummy_state="RUNNING"))
-        return self.get_vm(pool_name, vm_name)
+        created = self.get_vm(pool_name, vm_name)
+        if created is None:  # destroyed by another worker meanwhile
+            raise DummyFailure(f"{vm_name} was destroyed while it was being cloned")
+        return created
 
     def destroy_vm(self, pool_name: str, vm_name: str) -> bool:
         with self.connections.connection():

@@ -20,6 +20,7 @@ from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys
 from vmpooler.store.locks import Lease
+from vmpooler.store.replies import scored, text_hash, texts
 
 READY_TTL = 30 * 24 * 3600
 DELETED_TTL = 15 * 24 * 3600
@@ -203,7 +204,7 @@ class OndemandStore:
                                  args=[request_id, score, json.dumps(flat)]))
 
     def request(self, request_id: str) -> dict[str, str]:
-        return self.r.hgetall(keys.odrequest(request_id))
+        return text_hash(self.r.hgetall(keys.odrequest(request_id)))
 
     def allocated(self, request_id: str, entries: list[Entry]) -> list[set[str]]:
         """The VMs already running for each entry (same order)."""
@@ -218,14 +219,14 @@ class OndemandStore:
     # ---- the worker side
 
     def waiting(self) -> list[tuple[str, float]]:
-        return self.r.zrange(keys.PROVISIONING_REQUEST, 0, -1, withscores=True)
+        return scored(self.r.zrange(keys.PROVISIONING_REQUEST, 0, -1, withscores=True))
 
     def processing(self) -> list[tuple[str, float]]:
-        return self.r.zrange(keys.PROVISIONING_PROCESSING, 0, -1, withscores=True)
+        return scored(self.r.zrange(keys.PROVISIONING_PROCESSING, 0, -1, withscores=True))
 
     def due_tasks(self, now: float) -> list[str]:
         """Clone tasks whose time has come, oldest first."""
-        return self.r.zrangebyscore(keys.ODCREATE_TASK, "-inf", now)
+        return texts(self.r.zrangebyscore(keys.ODCREATE_TASK, "-inf", now))
 
     def drop_waiting(self, request_id: str) -> None:
         self.r.zrem(keys.PROVISIONING_REQUEST, request_id)

@@ -16,6 +16,7 @@ from vmpooler.store import keys, scripts
 from vmpooler.store.locks import QUEUED, Lease
 from vmpooler.store.ondemand import OndemandStore
 from vmpooler.store.pool_config import PoolConfigStore
+from vmpooler.store.replies import hash_mapping, optional_text, optional_texts, scored, text_hash, text_set
 
 ALL_STATES = tuple(State)
 
@@ -77,11 +78,11 @@ class RedisStore:
         return {vm: dict(zip(names, values)) for vm, values in zip(vms, pipe.execute())}
 
     def vm(self, name: str) -> dict[str, str]:
-        return self.r.hgetall(keys.vm(name))
+        return text_hash(self.r.hgetall(keys.vm(name)))
 
     def set_vm_fields(self, name: str, values: Mapping[str, str]) -> None:
         if values:
-            self.r.hset(keys.vm(name), mapping=dict(values))
+            self.r.hset(keys.vm(name), mapping=hash_mapping(values))
 
     def append_disk(self, vm: str, disk: str) -> bool:
         """Record an attached disk (``disk`` = ``+8gb:+16gb``) unless the VM is gone."""
@@ -92,7 +93,7 @@ class RedisStore:
         return bool(self._set_field(keys=[keys.vm(vm)], args=[f"snapshot:{snapshot}", when, "set"]))
 
     def active_times(self, pool: str) -> dict[str, str]:
-        return self.r.hgetall(keys.active(pool))
+        return text_hash(self.r.hgetall(keys.active(pool)))
 
     def ready_oldest_first(self, pool: str) -> list[str]:
         """Ready VMs in hand-out order (VMs the order does not know come first)."""
@@ -205,14 +206,14 @@ class RedisStore:
 
     def slot_holders(self, ondemand: bool = False) -> dict[str, float]:
         """VM -> epoch its clone was registered (or last re-sent)."""
-        return dict(self.r.zrange(self._slot_keys(ondemand)[0], 0, -1, withscores=True))
+        return dict(scored(self.r.zrange(self._slot_keys(ondemand)[0], 0, -1, withscores=True)))
 
     def touch_slot(self, vm: str, ondemand: bool = False) -> None:
         self.r.zadd(self._slot_keys(ondemand)[0], {vm: time.time()}, xx=True)
 
     def lock_values(self, vms: Iterable[str]) -> dict[str, str | None]:
         vms = list(vms)
-        return dict(zip(vms, self.r.mget([keys.vm_lock(vm) for vm in vms]))) if vms else {}
+        return dict(zip(vms, optional_texts(self.r.mget([keys.vm_lock(vm) for vm in vms])))) if vms else {}
 
     def reset_counters(self) -> None:
         """Make the 1.3.0 counters agree with the slot sets (start-up)."""
@@ -230,7 +231,7 @@ class RedisStore:
         self.r.zadd(keys.CLONE_WAITING, {pool: time.time()}, nx=True)
 
     def next_waiting_pool(self) -> str | None:
-        popped = self.r.zpopmin(keys.CLONE_WAITING)
+        popped = scored(self.r.zpopmin(keys.CLONE_WAITING))
         return popped[0][0] if popped else None
 
     def record_clone_time(self, pool: str, vm: str, seconds: float, day: str) -> None:
@@ -286,7 +287,7 @@ class RedisStore:
 
     def publish_pools(self, pools: Mapping[str, Mapping[str, str]]) -> None:
         """Write the configured pools as 1.3.0 does at start-up (``vmpooler__pools``)."""
-        current = self.r.smembers(keys.POOLS)
+        current = text_set(self.r.smembers(keys.POOLS))
         pipe = self.r.pipeline(transaction=True)
         for stale in current - set(pools):
             pipe.srem(keys.POOLS, stale)
@@ -295,7 +296,7 @@ class RedisStore:
             pipe.sadd(keys.POOLS, name)
             pipe.delete(keys.pool(name))
             if values:
-                pipe.hset(keys.pool(name), mapping=dict(values))
+                pipe.hset(keys.pool(name), mapping=hash_mapping(values))
         pipe.execute()
 
     def pool_overrides(self, pool: str) -> tuple[str | None, str | None, str | None]:
@@ -307,17 +308,17 @@ class RedisStore:
         return size, template, target
 
     def published_pools(self) -> dict[str, dict[str, str]]:
-        names = sorted(self.r.smembers(keys.POOLS))
+        names = sorted(text_set(self.r.smembers(keys.POOLS)))
         pipe = self.r.pipeline(transaction=False)
         for name in names:
             pipe.hgetall(keys.pool(name))
         return dict(zip(names, pipe.execute()))
 
     def size_overrides(self) -> dict[str, str]:
-        return self.r.hgetall(keys.CONFIG_POOLSIZE)
+        return text_hash(self.r.hgetall(keys.CONFIG_POOLSIZE))
 
     def prepared_template(self, pool: str) -> str | None:
-        return self.r.hget(keys.TEMPLATE_PREPARED, pool)
+        return optional_text(self.r.hget(keys.TEMPLATE_PREPARED, pool))
 
     def set_prepared_template(self, pool: str, template: str) -> None:
         self.r.hset(keys.TEMPLATE_PREPARED, pool, template)
@@ -329,10 +330,10 @@ class RedisStore:
         self.r.sadd(keys.TEMPLATE_DELTAS, template)
 
     def check_state(self, pool: str) -> dict[str, str]:
-        return self.r.hgetall(keys.pool_check_state(pool))
+        return text_hash(self.r.hgetall(keys.pool_check_state(pool)))
 
-    def set_check_state(self, pool: str, values: Mapping[str, str]) -> None:
-        self.r.hset(keys.pool_check_state(pool), mapping=dict(values))
+    def set_check_state(self, pool: str, values: Mapping[str, str | int | float]) -> None:
+        self.r.hset(keys.pool_check_state(pool), mapping=hash_mapping(values))
 
     def clone_and_ondemand_counters(self) -> tuple[int, int]:
         clone, ondemand = self.r.mget(keys.CLONE_COUNTER, keys.ONDEMAND_CLONE_COUNTER)
@@ -346,8 +347,8 @@ class RedisStore:
         return sum(pipe.execute())
 
     def lastboot(self) -> dict[str, str]:
-        return self.r.hgetall(keys.LASTBOOT)
+        return text_hash(self.r.hgetall(keys.LASTBOOT))
 
     def day_stats(self, kind: str, day: str) -> dict[str, str]:
         key = keys.boot_stats(day) if kind == "boot" else keys.clone_stats(day)
-        return self.r.hgetall(key)
+        return text_hash(self.r.hgetall(key))

@@ -9,6 +9,7 @@ import redis
 
 from vmpooler.domain.states import State
 from vmpooler.store import keys
+from vmpooler.store.replies import hash_mapping
 
 
 class VmMeta:
@@ -37,7 +38,7 @@ class VmMeta:
                         pipe.reset()
                         return False
                     pipe.multi()
-                    pipe.hset(keys.vm(vm), mapping=values)
+                    pipe.hset(keys.vm(vm), mapping=hash_mapping(values))
                     if tags:
                         pipe.hset(keys.tag_stats(day), mapping={f"{vm}:{name}": value for name, value in tags.items()})
                     pipe.execute()
