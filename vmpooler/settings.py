@@ -12,7 +12,7 @@ import copy
 import dataclasses
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -59,8 +59,8 @@ class ProviderConfig:
     resources_allowlist: tuple[str, ...]
     domain: str | None
     options: Mapping[str, Any]
-    skip_dns_check_before_creating_vm: bool = False
     """Class-specific keys (e.g. vSphere ``server`` or dummy ``createvm_max_time``)."""
+    skip_dns_check_before_creating_vm: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class PoolConfig:
     provider: str
     template: str | None = None
     alias: tuple[str, ...] = ()
-    alias_raw: Any = None
+    alias_raw: Sequence[str] | None = None
     clone_target: str | None = None
     timeout: int | None = None
     ready_ttl: int = 60
