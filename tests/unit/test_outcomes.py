@@ -15,7 +15,7 @@ def test_state_sets_are_named_by_the_state_value():
 
 
 def test_a_string_that_names_no_state_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(KeyError):
         keys.state_set("readyish", "p")  # type: ignore[arg-type]  # the runtime guard under test
 
 

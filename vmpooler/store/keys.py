@@ -12,10 +12,14 @@ from vmpooler.domain.states import State
 PREFIX = "vmpooler__"
 
 
+_STATE_NAMES = {state: state.value for state in State}
+
+
 def state_set(state: State, pool: str) -> str:
     """``vmpooler__{pending,ready,running,completed,discovered,migrating}__<pool>`` (SET)."""
-    # State(...) also refuses a string that names no state.
-    return f"{PREFIX}{State(state).value}__{pool}"
+    # A lookup rather than an f-string of the enum (which formats as "State.READY"); a string
+    # that names no state is a KeyError.
+    return f"{PREFIX}{_STATE_NAMES[state]}__{pool}"
 
 
 def vm(name: str) -> str:
