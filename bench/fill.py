@@ -83,11 +83,11 @@ def run(args, redis_url: str) -> dict:
         replacement = []
         for trial in range(args.trials):
             pool = names[trial % len(names)]
-            poll_until(lambda: store.counts([pool])[pool][State.READY] == args.size, timeout=60, interval=0.01)
+            poll_until(lambda pool=pool: store.counts([pool])[pool][State.READY] == args.size, timeout=60, interval=0.01)
             before = store.counts([pool])[pool][State.PENDING]
             taken = time.monotonic()
             assert checkout(ctx, [(pool, 1)])
-            replaced = poll_until(lambda: store.counts([pool])[pool][State.PENDING] > before, timeout=30)
+            replaced = poll_until(lambda pool=pool, before=before: store.counts([pool])[pool][State.PENDING] > before, timeout=30)
             replacement.append(replaced - taken)
         return {
             "pools": args.pools, "size": args.size, "clone_time_s": args.clone_time, "task_limit": args.task_limit,

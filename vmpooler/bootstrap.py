@@ -7,7 +7,7 @@ import logging
 import random
 import threading
 from functools import cached_property
-from typing import Mapping
+from typing import Any, Mapping
 
 from vmpooler.lifecycle.context import Context, Dispatcher
 from vmpooler.metrics import Metrics, make_metrics
@@ -109,7 +109,7 @@ def with_pools_from_redis(settings: Settings, store: RedisStore) -> Settings:
     wanted = ("template", "provider", "clone_target", "timeout", "ready_ttl", "domain")
     pools = []
     for name, values in store.published_pools().items():
-        pool = {key: values[key] for key in wanted if values.get(key)}
+        pool: dict[str, Any] = {key: values[key] for key in wanted if values.get(key)}
         pool["name"], pool["size"] = name, int(values.get("size") or 0)
         # 1.3.0 crashed here on a pool without an alias.
         if values.get("alias"):

@@ -12,20 +12,33 @@ import copy
 import dataclasses
 import logging
 import os
-from dataclasses import dataclass, field, make_dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, TypeVar
 
 import yaml
 from marshmallow import ValidationError
 
 from vmpooler import settings_schema as schemas
 from vmpooler.settings_env import apply_env
+from vmpooler.settings_sections import (
+    AuthConfig,
+    CeleryConfig,
+    GlobalConfig,
+    GraphsConfig,
+    LdapConfig,
+    MetricsServerConfig,
+    PrometheusConfig,
+    RedisConfig,
+    TracingConfig,
+)
 
 log = logging.getLogger("vmpooler.settings")
 
 DEFAULT_CONFIG_FILE = "vmpooler.yaml"
 BUILTIN_PROVIDER_CLASSES = ("dummy", "vsphere")
+_S = TypeVar("_S")
 
 
 class ConfigError(Exception):
@@ -34,21 +47,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
-
-
-def _frozen(schema_cls: type, name: str) -> type:
-    names = list(schema_cls().fields)
-    return make_dataclass(name, [(n, Any, field(default=None)) for n in names], frozen=True)
-
-
-GlobalConfig = _frozen(schemas.GlobalSchema, "GlobalConfig")
-RedisConfig = _frozen(schemas.RedisSchema, "RedisConfig")
-MetricsServerConfig = _frozen(schemas.MetricsServerSchema, "MetricsServerConfig")
-PrometheusConfig = _frozen(schemas.PrometheusSchema, "PrometheusConfig")
-GraphsConfig = _frozen(schemas.GraphsSchema, "GraphsConfig")
-AuthConfig = _frozen(schemas.AuthSchema, "AuthConfig")
-LdapConfig = _frozen(schemas.LdapSchema, "LdapConfig")
-CeleryConfig = _frozen(schemas.CelerySchema, "CeleryConfig")
 
 
 @dataclass(frozen=True)
@@ -61,8 +59,8 @@ class ProviderConfig:
     resources_allowlist: tuple[str, ...]
     domain: str | None
     options: Mapping[str, Any]
-    skip_dns_check_before_creating_vm: bool = False
     """Class-specific keys (e.g. vSphere ``server`` or dummy ``createvm_max_time``)."""
+    skip_dns_check_before_creating_vm: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ class PoolConfig:
     provider: str
     template: str | None = None
     alias: tuple[str, ...] = ()
-    alias_raw: Any = None
+    alias_raw: Sequence[str] | None = None
     clone_target: str | None = None
     timeout: int | None = None
     ready_ttl: int = 60
@@ -94,17 +92,17 @@ class PoolConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    config: Any
-    redis: Any
+    config: GlobalConfig
+    redis: RedisConfig
     pools: tuple[PoolConfig, ...]
     providers: Mapping[str, ProviderConfig]
-    statsd: Any = None
-    graphite: Any = None
-    prometheus: Any = None
-    graphs: Any = None
-    tracing: Any = None
-    auth: Any = None
-    celery: Any = None
+    statsd: MetricsServerConfig | None = None
+    graphite: MetricsServerConfig | None = None
+    prometheus: PrometheusConfig | None = None
+    graphs: GraphsConfig | None = None
+    tracing: TracingConfig | None = None
+    auth: AuthConfig | None = None
+    celery: CeleryConfig = field(default_factory=CeleryConfig)
     tagfilter: Mapping[str, str] = field(default_factory=dict)
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     pools_from_redis: bool = False
@@ -180,20 +178,19 @@ def build_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None,
     pools, aliases = _build_pools(data, providers, problems)
     if problems:
         raise ConfigError(problems)
-    auth = data["auth"]
-    if auth:
-        ldap = LdapConfig(**auth["ldap"]) if auth.get("ldap") else None
-        auth = AuthConfig(provider=auth["provider"], ldap=ldap)
+    auth = None
+    if data["auth"]:
+        auth = AuthConfig(provider=data["auth"]["provider"], ldap=_section(LdapConfig, data["auth"].get("ldap")))
     return Settings(
         config=GlobalConfig(**data["config"]),
         redis=RedisConfig(**data["redis"]),
         pools=pools,
         providers=MappingProxyType(providers),
-        statsd=MetricsServerConfig(**data["statsd"]) if data["statsd"] else None,
-        graphite=MetricsServerConfig(**data["graphite"]) if data["graphite"] else None,
-        prometheus=PrometheusConfig(**data["prometheus"]) if data["prometheus"] else None,
-        graphs=GraphsConfig(**data["graphs"]) if data["graphs"] else None,
-        tracing=data["tracing"],
+        statsd=_section(MetricsServerConfig, data["statsd"]),
+        graphite=_section(MetricsServerConfig, data["graphite"]),
+        prometheus=_section(PrometheusConfig, data["prometheus"]),
+        graphs=_section(GraphsConfig, data["graphs"]),
+        tracing=_section(TracingConfig, data["tracing"]),
         auth=auth,
         celery=CeleryConfig(**data["celery"]),
         tagfilter=MappingProxyType(dict(data["tagfilter"])),
@@ -201,6 +198,11 @@ def build_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None,
         pools_from_redis=data["pools"] is None,
         source=source,
     )
+
+
+def _section(cls: type[_S], values: Mapping[str, Any] | None) -> _S | None:
+    """An optional section: absent (or empty) in the file means None."""
+    return cls(**values) if values else None
 
 
 def with_pools(settings: Settings, pools: list[dict]) -> Settings:

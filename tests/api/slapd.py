@@ -130,7 +130,7 @@ class Slapd:
         self.url = f"ldap://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Slapd":
+    def start(self) -> Slapd:
         config_dir = os.path.join(self.workdir, "slapd.d")
         os.makedirs(config_dir)
         os.makedirs(os.path.join(self.workdir, "data"))

@@ -19,7 +19,7 @@ class UdpListener:
         while True:
             try:
                 self.packets.append(self.sock.recv(65535).decode())
-            except socket.timeout:
+            except TimeoutError:
                 return self.packets
 
     def close(self):
@@ -66,7 +66,7 @@ class TcpLineListener:
             while not self._stop.is_set():
                 try:
                     chunk = conn.recv(65535)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 if not chunk:
                     return

@@ -11,12 +11,11 @@ from celery.beat import EmbeddedService
 from freezegun import freeze_time
 
 from tests.harness.service import running_pooler
-from tests.helpers import RecordingDispatcher, make_settings, wait_for
+from tests.helpers import RecordingDispatcher, RecordingMetrics, make_settings, wait_for
 from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
-from tests.helpers import RecordingMetrics
-from vmpooler.store.monitoring import MonitoringStore
 from vmpooler.store import keys
+from vmpooler.store.monitoring import MonitoringStore
 from vmpooler.tasks.app import create_celery
 from vmpooler.tasks.schedule import HEARTBEAT_TASK
 

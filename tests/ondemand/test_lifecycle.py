@@ -109,7 +109,7 @@ def test_request_older_than_its_ttl_fails_and_returns_its_vms(redis_url, redis_c
     assert redis_client.ttl("vmpooler__odrequest__r3") > 0
     assert redis_client.zcard("vmpooler__odcreate__task") == 0
     # The VM still being cloned is not wanted any more: it is completed when ready.
-    for pool, vm in run_clones(ctx, dispatcher):
+    for _pool, vm in run_clones(ctx, dispatcher):
         assert redis_client.sismember("vmpooler__completed__deb", vm)
 
 

@@ -8,9 +8,8 @@ import time
 import pytest
 
 from tests.harness.pools import pool_config
-from tests.helpers import make_settings, wait_for
+from tests.helpers import RecordingMetrics, make_settings, wait_for
 from vmpooler.bootstrap import Services
-from tests.helpers import RecordingMetrics
 from vmpooler.providers import registry
 from vmpooler.providers.connection_pool import ConnectionPool, PoolTimeout
 from vmpooler.providers.dummy import DummyProvider

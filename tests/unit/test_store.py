@@ -49,7 +49,7 @@ def test_mark_ready_records_boot_time_and_lastboot(services, redis_client):
 
 def test_checkout_hands_out_the_oldest_ready_vm(services, redis_client):
     store = services.store
-    for index, vm in enumerate(["c-newest", "a-oldest", "b-middle"]):
+    for vm in ["c-newest", "a-oldest", "b-middle"]:
         redis_client.sadd("vmpooler__pending__p", vm)
     for vm in ["a-oldest", "b-middle", "c-newest"]:
         store.mark_ready("p", vm, None, "2021-11-15")

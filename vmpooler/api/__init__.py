@@ -5,12 +5,35 @@ from __future__ import annotations
 import time
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from vmpooler import bootstrap
-from vmpooler.api import errors, ondemand, openapi, paths, pool_config, root, status, summary, tokens, vm, vm_ops
-from vmpooler.api import dashboard, health, request_log
+from vmpooler.api import (
+    dashboard,
+    errors,
+    health,
+    ondemand,
+    openapi,
+    paths,
+    pool_config,
+    request_log,
+    root,
+    status,
+    summary,
+    tokens,
+    vm,
+    vm_ops,
+)
 from vmpooler.lifecycle.context import Dispatcher
 from vmpooler.logs import configure_logging
+
+
+class PrettyJSON(DefaultJSONProvider):
+    """Pretty-printed, in insertion order, like the original's JSON.pretty_generate."""
+
+    compact = False
+    sort_keys = False
+    ensure_ascii = False
 
 
 def create_app(services: bootstrap.Services | None = None, dispatcher: Dispatcher | None = None,
@@ -27,10 +50,7 @@ def create_app(services: bootstrap.Services | None = None, dispatcher: Dispatche
         from vmpooler.tasks.dispatch import CeleryDispatcher
         dispatcher = CeleryDispatcher(create_celery(services))
     app = Flask(__name__)
-    # Pretty-printed, in insertion order, like the original's JSON.pretty_generate.
-    app.json.compact = False
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    app.json = PrettyJSON(app)
     app.extensions["vmpooler"] = {"services": services, "dispatch": dispatcher, "started": time.time()}
     errors.register(app)
     app.register_blueprint(root.blueprint)
@@ -47,5 +67,5 @@ def create_app(services: bootstrap.Services | None = None, dispatcher: Dispatche
     if services.settings.config.request_logger:
         request_log.register(app)
     # Legacy unversioned paths and /api/v3 reach the same handlers (see paths.py).
-    app.wsgi_app = paths.PathRewrite(app.wsgi_app)
+    app.wsgi_app = paths.PathRewrite(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
     return app

@@ -38,8 +38,9 @@ def register(app: Flask, app_services: Services) -> None:
     # series exist, as in 1.3.0, only when Prometheus is the metrics backend.
     app.add_url_rule("/healthcheck", "healthcheck", healthcheck, strict_slashes=False)
     metrics = app_services.metrics
-    if isinstance(metrics, PrometheusMetrics):
-        instance = app_services.settings.prometheus.prefix
+    prometheus = app_services.settings.prometheus
+    if isinstance(metrics, PrometheusMetrics) and prometheus is not None:
+        instance = prometheus.prefix
 
         def scrape():
             """Every metric in Prometheus' text format, summed over all API and worker processes.
@@ -49,7 +50,7 @@ def register(app: Flask, app_services: Services) -> None:
             return Response(exposition(metrics.store, metrics.prometheus_prefix, instance),
                             content_type=PROMETHEUS_CONTENT_TYPE)
 
-        app.add_url_rule(app_services.settings.prometheus.prometheus_endpoint, "prometheus", scrape)
+        app.add_url_rule(prometheus.prometheus_endpoint, "prometheus", scrape)
         app.before_request(_start_clock)
         app.after_request(lambda response: _count_request(metrics, response))
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
 from vmpooler.api import schemas
 from vmpooler.api.auth import auth_enabled, current_token, require_token
 from vmpooler.api.errors import ApiError
+from vmpooler.api.naming import naming
+
 # The docstrings name these schemas (see vmpooler.api.openapi).
-from vmpooler.api.ondemand_schemas import (  # noqa: F401
-    OndemandCreated, OndemandMessage, OndemandRequest, OndemandStatus)
-from vmpooler.api.state import api_version, context
+from vmpooler.api.ondemand_schemas import OndemandCreated, OndemandMessage, OndemandRequest, OndemandStatus  # noqa: F401
+from vmpooler.api.state import context
 from vmpooler.api.vm import parse_spec
+from vmpooler.domain.outcomes import RequestEnd
 from vmpooler.lifecycle.ondemand import create_request, delete_request, view_request
 
 blueprint = Blueprint("ondemand", __name__)
@@ -30,7 +33,7 @@ def error(status: int, **body) -> ApiError:
     return failure
 
 
-def json_payload() -> object:
+def json_payload() -> dict[str, Any]:
     """The JSON body; 400 as the original when it does not parse, 404 for null/false."""
     try:
         body = schemas.parse_json_body(request.get_data())
@@ -60,8 +63,14 @@ def _create(wanted: list[tuple[str, object]], request_id: object, token: str | N
         for name in bad:
             ctx.metrics.increment(f"ondemandrequest_fail.invalid.{name or 'unknown'}")
         raise error(404, bad_templates=bad)
-    counts = [(name, schemas.whole_number(value)) for name, value in wanted]
-    invalid = [name for name, count in counts if count is None or count < 0]
+    counts: list[tuple[str, int]] = []
+    invalid = []
+    for name, value in wanted:
+        count = schemas.whole_number(value)
+        if count is None or count < 0:
+            invalid.append(name)
+        else:
+            counts.append((name, count))
     if invalid:
         raise error(400, message=f"the count of {', '.join(invalid)} must be a whole number")
     limit = ctx.settings.config.max_ondemand_instances_per_request
@@ -81,10 +90,7 @@ def _create(wanted: list[tuple[str, object]], request_id: object, token: str | N
         ctx.metrics.increment("ondemandrequest_generate.duplicaterequests")
         raise error(409, request_id=request_id, message=f"request_id '{request_id}' has already been created")
     ctx.metrics.increment("ondemandrequest_generate.success")
-    body = {"ok": True, "request_id": request_id}
-    if ctx.settings.config.domain and api_version() < 3:
-        body["domain"] = ctx.settings.config.domain
-    return jsonify(body), 201
+    return jsonify(naming().with_domain({"ok": True, "request_id": request_id})), 201
 
 
 @blueprint.post("/api/v1/ondemandvm")
@@ -113,13 +119,6 @@ def post_ondemand_spec(spec: str):
     return _create(list(parse_spec(spec)), None, token, user)
 
 
-def _hostnames(ctx, pool: str, vms: set[str]) -> list[str]:
-    domain = ctx.settings.domain_for(ctx.settings.pool(pool)) if ctx.settings.pool(pool) else None
-    if api_version() >= 3 and domain:
-        return [f"{vm}.{domain}" for vm in sorted(vms)]
-    return sorted(vms)
-
-
 @blueprint.get("/api/v1/ondemandvm/<request_id>")
 def get_ondemand(request_id: str):
     """A request's progress: 202 while provisioning, 200 once ready (with hostnames), failed or deleted.
@@ -133,11 +132,11 @@ def get_ondemand(request_id: str):
     body: dict = {"ok": True, "request_id": request_id, "ready": False}
     if view.status == "ready":
         body["ready"] = True
+        names = naming()
         for entry, vms in zip(view.entries, view.allocated):
-            body.setdefault(entry.alias, {"hostname": []})["hostname"].extend(_hostnames(ctx, entry.pool, vms))
-        if ctx.settings.config.domain and api_version() < 3:
-            body["domain"] = ctx.settings.config.domain
-        return jsonify(body)
+            hosts = [names.hostname(vm, entry.pool) for vm in sorted(vms)]
+            body.setdefault(entry.alias, {"hostname": []})["hostname"].extend(hosts)
+        return jsonify(names.with_domain(body))
     if view.status == "failed":
         if view.failure_reason:
             body["message"] = f"The request failed to provision instances: {view.failure_reason}"
@@ -167,8 +166,8 @@ def delete_ondemand(request_id: str):
     """
     _token()
     outcome = delete_request(context(), request_id)
-    if outcome == "missing":
+    if outcome is RequestEnd.MISSING:
         raise error(404, message=f"no request found for request_id '{request_id}'")
-    if outcome == "deleted":
+    if outcome is RequestEnd.DELETED:
         return jsonify({"ok": True, "message": "the request has already been deleted"})
     return jsonify({"ok": True})

@@ -136,6 +136,7 @@ class _Builder:
             self.spec.path(path=path, operations=operations)
         document = self.spec.to_dict()
         converter = self.plugin.converter
+        assert converter is not None  # set when the spec took the plugin in
         for name, cls in self.registered.items():
             extra = getattr(getattr(cls, "Meta", None), "additional_properties", None)
             if extra is not None:

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from vmpooler.api import schemas
 from vmpooler.api.auth import auth_enabled, current_token, current_user, require_token
 from vmpooler.api.errors import ApiError
+from vmpooler.api.naming import Naming, naming
 from vmpooler.api.state import api_version, context, meta
 from vmpooler.api.vm_view import vm_details
 from vmpooler.domain.timefmt import now, today
@@ -36,18 +37,10 @@ def parse_spec(spec: str) -> list[tuple[str, int]]:
     return list(counts.items())
 
 
-def known_domains(settings: Settings) -> set[str]:
-    domains = {settings.config.domain} | {p.domain for p in settings.providers.values()}
-    return {d for d in domains | {pool.domain for pool in settings.pools} if d}
-
-
 def short_hostname(name: str, settings: Settings) -> str:
-    """The VM name of a hostname: v3 cuts at the first dot; v1 strips a configured domain."""
+    """The VM name of a client's hostname (see ``vmpooler.api.naming``)."""
     schemas.check_hostname(name)
-    short, _, suffix = name.partition(".")
-    if api_version() >= 3 or suffix in known_domains(settings):
-        return short
-    return name
+    return Naming(settings, api_version() >= 3).vm_name(name)
 
 
 def usage(operation: str, pool: str, user: str | None) -> None:
@@ -75,20 +68,17 @@ def checkout_response(wanted: list[tuple[str, int]]):
     except NotEnoughVms as exc:
         raise ApiError(503, "not enough ready VMs in: " + ", ".join(exc.names)
                        + "; nothing was checked out, try again shortly") from None
-    v3 = api_version() >= 3
+    names = naming()
     body: dict = {"ok": True}
     for name, _ in wanted:
         hosts = []
         for allocation in allocations:
             if allocation.requested == name:
                 usage("checkout", allocation.pool, fields.get("token:user"))
-                domain = settings.domain_for(settings.pool(allocation.pool)) if v3 else None
-                hosts.append(f"{allocation.vm}.{domain}" if domain else allocation.vm)
+                hosts.append(names.hostname(allocation.vm, allocation.pool))
         if hosts:
             body[name] = {"hostname": hosts[0] if len(hosts) == 1 else hosts}
-    if settings.config.domain and not v3:
-        body["domain"] = settings.config.domain
-    return jsonify(body)
+    return jsonify(names.with_domain(body))
 
 
 @blueprint.get("/api/v1/vm")
@@ -132,10 +122,8 @@ def get_vm(hostname: str):
     fields = ctx.store.vm(name)
     if not fields:
         raise ApiError(404, f"no VM named '{name}'")
-    pool = ctx.settings.pool(fields.get("template", ""))
-    domain = ctx.settings.domain_for(pool) if pool else ctx.settings.config.domain
     details = vm_details(name, fields, now=now(), default_lifetime=ctx.settings.config.vm_lifetime,
-                         domain=domain, v3=api_version() >= 3, resolve=ctx.resolve)
+                         naming=naming(), resolve=ctx.resolve)
     return jsonify({"ok": True, name: details})
 
 

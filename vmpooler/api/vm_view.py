@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
+from vmpooler.api.naming import Naming
 from vmpooler.domain.timefmt import parse_time
 from vmpooler.lifecycle.status import ruby_round
 
@@ -23,7 +24,7 @@ def _lifetime(fields: Mapping[str, str], default: int | None) -> int:
 
 
 def vm_details(vm: str, fields: Mapping[str, str], *, now: datetime, default_lifetime: int | None,
-               domain: str | None, v3: bool, resolve: Callable[[str], str]) -> dict:
+               naming: Naming, resolve: Callable[[str], str]) -> dict:
     """The VM's template, lifetime, state and times, tags, snapshots, disks and address.
 
     Unlike 1.3.0, ``remaining`` and ``end_time`` use the lifetime shown (the
@@ -52,13 +53,11 @@ def vm_details(vm: str, fields: Mapping[str, str], *, now: datetime, default_lif
         details["snapshots"] = snapshots
     if fields.get("disk"):
         details["disk"] = fields["disk"].split(":")
-    fqdn = f"{vm}.{domain}" if domain else vm
     try:
-        details["ip"] = resolve(fqdn)
+        details["ip"] = resolve(naming.fqdn(vm, fields.get("template")))
     except (OSError, UnicodeError):
         details["ip"] = ""
-    if domain:
-        details["fqdn" if v3 else "domain"] = fqdn if v3 else domain
+    details.update(naming.details(vm, fields.get("template")))
     for name in ("host", "migrated"):
         if fields.get(name):
             details[name] = fields[name]

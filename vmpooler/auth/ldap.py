@@ -66,6 +66,7 @@ def authenticate_ldap(cfg, username: str, password: str) -> bool:
     account = _service_account(cfg)
     for base in cfg.base:
         for user_object in cfg.user_object:
+            dn: str | None
             if account is None:
                 dn = f"{user_object}={escape_rdn(username)},{base}"
             else:

@@ -54,8 +54,8 @@ NOUNS = [noun for noun in NOUNS if len(noun) <= 10]
 
 
 def generate(rng: random.Random | None = None, prefix: str = "") -> str:
-    rng = rng or random
-    noun = rng.choice(NOUNS)
+    choice = (rng or random).choice
+    noun = choice(NOUNS)
     limit = 14 - len(noun)
-    adjective = rng.choice([word for word in ADJECTIVES if len(word) <= limit])
+    adjective = choice([word for word in ADJECTIVES if len(word) <= limit])
     return f"{prefix}{adjective}-{noun}"

@@ -59,6 +59,8 @@ def check_pool(ctx: Context, pool_name: str) -> PassResult:
     # Cleared before the configuration is read: a change made during this pass wakes the next one.
     ctx.store.pool_config.clear_wake(pool_name)
     pool = ctx.pool(pool_name)
+    if pool is None:  # removed from the configuration since the task was queued
+        return result
     provider = ctx.provider_for(pool)
     reap_dead_clones(ctx)
     try:

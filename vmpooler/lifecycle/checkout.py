@@ -43,7 +43,7 @@ def backend_weights(ctx: Context, candidates: list[str]) -> list[int] | None:
     weights = []
     for name in candidates:
         pool = ctx.settings.pool(name)
-        target = pool.clone_target or ctx.settings.config.clone_target
+        target = (pool.clone_target if pool else None) or ctx.settings.config.clone_target
         if target not in table:
             return None
         weights.append(table[target])

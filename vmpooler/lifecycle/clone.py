@@ -6,6 +6,7 @@ import logging
 import time
 
 from vmpooler.domain import hostnames
+from vmpooler.domain.outcomes import CloneSlot
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time, seconds_since, today
 from vmpooler.lifecycle.context import LEASE_SECONDS, Context
@@ -56,9 +57,9 @@ def start_clone(ctx: Context, pool: PoolConfig, extra_fields: dict[str, str] | N
         fields = {"clone": format_time(), "template": pool.name, "pool": pool.name, **(extra_fields or {})}
         outcome = ctx.store.register_clone(pool.name, name, fields, limit,
                                            lock_ttl=ctx.settings.pool_timeout(pool) * 60, ondemand=ondemand)
-        if outcome == "full":
+        if outcome is CloneSlot.FULL:
             return None
-        if outcome == "ok":
+        if outcome is CloneSlot.OK:
             log.debug("[ ] [%s] Starting to clone '%s'", pool.name, name)
             ctx.dispatch.clone(pool.name, name)
             return name
@@ -92,7 +93,7 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
             suffix = f" for request {fields['request_id']}" if ondemand else ""
             log.warning("[!] [%s] failed while cloning VM%s with an error: %s", pool_name, suffix, exc)
             _release_slot(ctx, vm, ondemand)
-            if ondemand:
+            if fields["request_id"]:
                 retry_clone(ctx, pool_name, fields["request_id"], fields["pool_alias"], str(exc))
             else:
                 ctx.dispatch.repopulate(pool_name)

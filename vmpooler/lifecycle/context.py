@@ -7,7 +7,7 @@ import logging
 import random
 import socket
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from vmpooler.metrics import Metrics, NullMetrics
 from vmpooler.providers.base import Provider
@@ -66,7 +66,7 @@ def effective_pool(settings: Settings, store: RedisStore, name: str) -> PoolConf
     base = settings.pool(name)
     if base is None:
         return None
-    changes = {}
+    changes: dict[str, Any] = {}
     size, template, target = store.pool_overrides(name)
     if size is not None and size.strip().isdigit():
         changes["size"] = int(size)

@@ -9,6 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from vmpooler.domain.outcomes import RequestEnd
 from vmpooler.domain.timefmt import epoch
 from vmpooler.lifecycle.checkout import backend_weights
 from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
@@ -73,10 +74,10 @@ def view_request(ctx: Context, request_id: str) -> RequestView | None:
                        values.get("failure_reason"))
 
 
-def delete_request(ctx: Context, request_id: str) -> str:
-    """'ok', 'missing' or 'deleted' (already). Running VMs of the request are returned."""
+def delete_request(ctx: Context, request_id: str) -> RequestEnd:
+    """Running VMs of the request are returned."""
     outcome = ctx.store.ondemand.delete(request_id, entries_of(ctx, request_id))
-    if outcome == "ok":
+    if outcome is RequestEnd.OK:
         log.info("[-] ondemand request '%s' deleted", request_id)
         ctx.dispatch.ondemand()
     return outcome

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
+from vmpooler.domain.outcomes import Promotion, Requeue
 from vmpooler.domain.timefmt import seconds_since, today
 from vmpooler.lifecycle.context import Context
 from vmpooler.settings import PoolConfig
@@ -30,22 +31,22 @@ def _entry(ctx: Context, request_id: str, alias: str, pool: str) -> Entry:
     return Entry(alias, pool, 0)
 
 
-def promote_for_request(ctx: Context, pool: PoolConfig, vm: str, fields: dict[str, str | None]) -> bool:
+def promote_for_request(ctx: Context, pool: PoolConfig, vm: str, request_id: str,
+                        fields: dict[str, str | None]) -> bool:
     """A ready VM of a request joins it as running; True if it did."""
-    request_id = fields["request_id"]
     entry = _entry(ctx, request_id, fields.get("pool_alias") or pool.name, pool.name)
     boot = seconds_since(fields.get("clone"))
     outcome = ctx.store.ondemand.promote(pool.name, vm, request_id, entry, ctx.settings.config.vm_lifetime_auth or 0,
                                          boot, today())
-    if outcome == "running":
+    if outcome is Promotion.RUNNING:
         if boot is not None:
             ctx.metrics.timing(f"time_to_ready_state.{pool.name}", boot)
         log.info("[>] [%s] '%s' is 'ready' for request '%s'", pool.name, vm, request_id)
         check_request_ready(ctx, request_id)
         return True
-    if outcome == "deleted":
+    if outcome is Promotion.DELETED:
         log.debug("[!] [%s] '%s' moved to completed queue. '%s' has been deleted", pool.name, vm, request_id)
-    elif outcome != "gone":
+    elif outcome is not Promotion.GONE:
         log.debug("[!] [%s] '%s' moved to completed queue. '%s' could not be filled in time", pool.name, vm,
                   request_id)
     return False
@@ -58,16 +59,16 @@ def check_request_ready(ctx: Context, request_id: str) -> bool:
     return False
 
 
-def retry_clone(ctx: Context, pool_name: str, request_id: str, alias: str | None, reason: str) -> str:
+def retry_clone(ctx: Context, pool_name: str, request_id: str, alias: str | None, reason: str) -> Requeue:
     """A VM of the request failed (clone error or pending timeout): queue a
     replacement, or fail the request once ``max_vm_retries`` is spent."""
     entry = Entry(alias or pool_name, pool_name, 1)
     limit = ctx.settings.config.max_vm_retries
     outcome = ctx.store.ondemand.requeue(entry, request_id, limit, time.time(), RETRY_BACKOFF)
-    if outcome == "exhausted":
+    if outcome is Requeue.EXHAUSTED:
         fail_request(ctx, request_id, f"a VM for '{entry.alias}' in pool '{pool_name}' failed {limit + 1} "
                                       f"times; the last error: {reason}")
-    elif outcome == "retry":
+    elif outcome is Requeue.RETRY:
         log.info("[ ] [%s] a replacement VM for request '%s' is queued", pool_name, request_id)
     return outcome
 

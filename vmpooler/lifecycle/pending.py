@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from vmpooler.domain.outcomes import PendingCheck
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import seconds_since, today
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
@@ -13,13 +14,13 @@ from vmpooler.settings import PoolConfig
 log = logging.getLogger("vmpooler.lifecycle")
 
 
-def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool = False) -> str:
-    """One pending VM in the provider's inventory: 'ready', 'failed', 'waiting' or 'busy'."""
+def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool = False) -> PendingCheck:
+    """One pending VM in the provider's inventory."""
     lease = None
     if not lease_held:
         lease = ctx.store.vm_lease(vm, CHECK_LEASE_SECONDS)
         if not lease.acquire():
-            return "busy"
+            return PendingCheck.BUSY
     try:
         provider = ctx.provider_for(pool)
         try:
@@ -29,8 +30,8 @@ def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool =
                      pool.name, vm, pool.provider, exc)
             ready = False
         if ready:
-            return "ready" if promote(ctx, pool, vm) else "waiting"
-        return "failed" if fail_if_timed_out(ctx, pool, vm, in_inventory=True) else "waiting"
+            return PendingCheck.READY if promote(ctx, pool, vm) else PendingCheck.WAITING
+        return PendingCheck.FAILED if fail_if_timed_out(ctx, pool, vm, in_inventory=True) else PendingCheck.WAITING
     finally:
         if lease is not None:
             lease.release()
@@ -39,7 +40,7 @@ def check_pending_vm(ctx: Context, pool: PoolConfig, vm: str, lease_held: bool =
 def promote(ctx: Context, pool: PoolConfig, vm: str) -> bool:
     fields = ctx.store.vm_fields([vm], ["clone", "request_id", "pool_alias"])[vm]
     if fields["request_id"]:
-        return promote_for_request(ctx, pool, vm, fields)
+        return promote_for_request(ctx, pool, vm, fields["request_id"], fields)
     boot = seconds_since(fields["clone"])
     if not ctx.store.mark_ready(pool.name, vm, boot, today()):
         return False

@@ -171,7 +171,7 @@ def apply_marks(ctx: Context, pool: PoolConfig) -> None:
 
 def configuration(ctx: Context) -> list[dict]:
     """Every pool as configured, with its overrides and ``template_ready``."""
-    pools = [ctx.pool(pool.name) for pool in ctx.settings.pools]
+    pools = [pool for pool in (ctx.pool(p.name) for p in ctx.settings.pools) if pool is not None]
     prepared = ctx.store.pool_config.prepared_templates([pool.name for pool in pools])
     shown = []
     for pool in pools:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from vmpooler.domain.outcomes import ReadyCheck
 from vmpooler.domain.states import State
-from vmpooler.domain.timefmt import format_time, parse_time, seconds_since
+from vmpooler.domain.timefmt import format_time, seconds_since
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
 from vmpooler.settings import PoolConfig
 
@@ -21,22 +22,23 @@ def _retire(ctx: Context, pool: PoolConfig, vm: str, reason: str) -> bool:
     return moved
 
 
-def check_ready_vm(ctx: Context, pool: PoolConfig, vm: str, fields: dict) -> str:
-    """One ready VM in the inventory: 'kept', 'removed', 'skipped' (not due) or 'busy'."""
+def check_ready_vm(ctx: Context, pool: PoolConfig, vm: str, fields: dict) -> ReadyCheck:
+    """One ready VM in the inventory."""
     checktime = ctx.settings.config.vm_checktime * 60
     last = seconds_since(fields.get("check"))
     if last is not None and last < checktime:
-        return "skipped"
+        return ReadyCheck.SKIPPED
     lease = ctx.store.vm_lease(vm, CHECK_LEASE_SECONDS)
     if not lease.acquire():
-        return "busy"
+        return ReadyCheck.BUSY
     with lease:
         ctx.store.set_vm_fields(vm, {"check": format_time()})
-        ready_at = parse_time(fields.get("ready"))
-        age = seconds_since(fields.get("ready")) if ready_at else float("inf")
+        age = seconds_since(fields.get("ready"))
+        if age is None:  # no readable time: as old as can be
+            age = float("inf")
         if age > pool.ready_ttl * 60:
             _retire(ctx, pool, vm, f"reached end of TTL after {pool.ready_ttl} minutes, removed from 'ready' queue")
-            return "removed"
+            return ReadyCheck.REMOVED
         provider = ctx.provider_for(pool)
         if _hostname_check_enabled(ctx, pool) and age > HOSTNAME_GRACE_SECONDS:
             try:
@@ -47,7 +49,7 @@ def check_ready_vm(ctx: Context, pool: PoolConfig, vm: str, fields: dict) -> str
             hostname = (details or {}).get("hostname")
             if hostname and hostname != vm:
                 _retire(ctx, pool, vm, f"has mismatched hostname {hostname}, removed from 'ready' queue")
-                return "removed"
+                return ReadyCheck.REMOVED
         try:
             reachable = provider.vm_ready(pool, vm)
         except provider.errors as exc:  # unreachable either way
@@ -55,8 +57,8 @@ def check_ready_vm(ctx: Context, pool: PoolConfig, vm: str, fields: dict) -> str
             reachable = False
         if not reachable:
             _retire(ctx, pool, vm, "is unreachable, removed from 'ready' queue")
-            return "removed"
-        return "kept"
+            return ReadyCheck.REMOVED
+        return ReadyCheck.KEPT
 
 
 def _hostname_check_enabled(ctx: Context, pool: PoolConfig) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from vmpooler.domain.states import State
@@ -108,6 +109,6 @@ def poolstat(store: RedisStore, pools: list[PoolConfig], wanted: set[str]) -> di
     return {"pools": result}
 
 
-def total_running(store: RedisStore, pools: list[PoolConfig]) -> int:
+def total_running(store: RedisStore, pools: Sequence[PoolConfig]) -> int:
     counts = store.counts([pool.name for pool in pools], (State.RUNNING,))
     return sum(entry[State.RUNNING] for entry in counts.values())

@@ -8,6 +8,7 @@ min/max/average are taken over the daily minimums and maximums.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from vmpooler.lifecycle.status import _is_number, ruby_round, task_summary
 
@@ -92,7 +93,7 @@ def summary(raw_days: dict[str, dict[str, dict[str, str]]], route: str | None = 
         entry["tag"] = day_tags(hashes.get("tag", {}))
         daily.append(entry)
     if route is None:
-        result = {"daily": daily}
+        result: dict[str, Any] = {"daily": daily}
         for task in TASKS:
             result[task] = aggregate_task([day[task] for day in daily])
         result["tag"] = aggregate_tags([day["tag"] for day in daily])

@@ -23,13 +23,13 @@ def evaluate_template(ctx: Context, pool: PoolConfig) -> None:
         log.info("[*] [%s] template updated from %s to %s", pool.name, prepared, pool.template)
         drain(ctx, pool)
         log.info("[*] [%s] preparing pool template for deployment", pool.name)
-    prepare_template(ctx, pool)
+    prepare_template(ctx, pool, pool.template)
     if prepared is not None:
         log.info("[*] [%s] is ready for use", pool.name)
 
 
-def prepare_template(ctx: Context, pool: PoolConfig) -> None:
-    if ctx.settings.config.create_template_delta_disks and not ctx.store.template_has_deltas(pool.template):
+def prepare_template(ctx: Context, pool: PoolConfig, template: str) -> None:
+    if ctx.settings.config.create_template_delta_disks and not ctx.store.template_has_deltas(template):
         provider = ctx.provider_for(pool)
         try:
             provider.create_template_delta_disks(pool)
@@ -38,5 +38,5 @@ def prepare_template(ctx: Context, pool: PoolConfig) -> None:
                         "not create the template delta disks. Either a template delta disk already exists, or "
                         "the template delta disk creation failed. The error is: %s", pool.name, exc)
         else:
-            ctx.store.add_template_deltas(pool.template)
-    ctx.store.set_prepared_template(pool.name, pool.template)
+            ctx.store.add_template_deltas(template)
+    ctx.store.set_prepared_template(pool.name, template)

@@ -7,9 +7,12 @@ caller: a metrics outage must not stop a clone or a checkout.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from vmpooler.settings import Settings
+
+if TYPE_CHECKING:
+    from vmpooler.store.metrics_store import Client
 
 
 class Metrics:
@@ -36,7 +39,7 @@ class NullMetrics(Metrics):
         pass
 
 
-def make_metrics(settings: Settings, redis_client: Callable[[], object] | None = None) -> Metrics:
+def make_metrics(settings: Settings, redis_client: Callable[[], Client] | None = None) -> Metrics:
     """The configured backend, in the original's priority: statsd > graphite > prometheus > none.
 
     ``redis_client`` returns the process's Redis client; Prometheus series are kept in

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Callable, Iterable
 
 from prometheus_client.core import HistogramMetricFamily, Metric
@@ -18,9 +19,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from vmpooler.metrics import Metrics
-from vmpooler.metrics.catalogue import (COUNTER, GAUGE, HISTOGRAM, HTTP_BUCKETS, Series, UnknownMetric, documentation,
-                                       series)
-from vmpooler.store.metrics_store import MetricsStore, StoredSeries
+from vmpooler.metrics.catalogue import COUNTER, GAUGE, HISTOGRAM, HTTP_BUCKETS, Series, UnknownMetric, documentation, series
+from vmpooler.store.metrics_store import Client, MetricsStore, StoredSeries
 
 log = logging.getLogger("vmpooler.metrics")
 
@@ -28,7 +28,7 @@ INSTANCE_LABEL = "vmpooler_instance"
 
 
 class PrometheusMetrics(Metrics):
-    def __init__(self, prometheus_prefix: str, redis_client: Callable[[], object]):
+    def __init__(self, prometheus_prefix: str, redis_client: Callable[[], Client]):
         self.prometheus_prefix = prometheus_prefix
         self._redis_client = redis_client
         self._store: MetricsStore | None = None
@@ -99,15 +99,15 @@ class _StoredCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         counters, gauges, histograms = self.store.read()
-        families: dict[str, Metric] = {}
+        known: dict[str, Metric | None] = {}
         for item in counters + gauges:
-            if item.name not in families:
-                families[item.name] = self._family(item.name)
-            family = families[item.name]
+            if item.name not in known:
+                known[item.name] = self._family(item.name)
+            family = known[item.name]
             if family is not None:
                 labels = dict(item.labels, **{INSTANCE_LABEL: self.instance})
                 family.add_sample(family.name + "_total" if family.type == COUNTER else family.name, labels, item.value)
-        families = {name: family for name, family in families.items() if family is not None}
+        families = {name: family for name, family in known.items() if family is not None}
         families.update(self._histograms(histograms))
         return [families[name] for name in sorted(families)]
 
@@ -119,7 +119,7 @@ class _StoredCollector(Collector):
         # The text format names a counter's sample <family>_total; some of the original's names already end so.
         return Metric(name.removesuffix("_total") if spec.kind == COUNTER else name, doc, spec.kind)
 
-    def _histograms(self, parts: list[StoredSeries]) -> dict[str, Metric]:
+    def _histograms(self, parts: list[StoredSeries]) -> Mapping[str, Metric]:
         grouped: dict[tuple, dict[str, float]] = {}
         for part in parts:
             grouped.setdefault((part.name, part.labels), {})[part.bucket] = part.value

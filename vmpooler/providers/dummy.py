@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -138,7 +139,7 @@ class DummyProvider(Provider):
     def create_vm(self, pool: PoolConfig, vm_name: str) -> dict:
         self.require_pool(pool)
         with self.connections.connection():
-            record = {
+            record: dict[str, Any] = {
                 "name": vm_name, "hostname": vm_name, "domain": "dummy.local",
                 "vm_template": pool.template, "template": pool.name, "poolname": pool.name,
                 "ready": False, "boottime": datetime.now(timezone.utc).isoformat(),
@@ -152,7 +153,10 @@ class DummyProvider(Provider):
                 self.state.delete(pool.name, vm_name)
                 raise DummyFailure("Dummy Failure for createvm_fail_percent")
             self.state.update(pool.name, vm_name, lambda r: r.update(dummy_state="RUNNING"))
-        return self.get_vm(pool, vm_name)
+        created = self.get_vm(pool, vm_name)
+        if created is None:  # destroyed by another worker meanwhile
+            raise DummyFailure(f"{vm_name} was destroyed while it was being cloned")
+        return created
 
     def destroy_vm(self, pool: PoolConfig, vm_name: str) -> bool:
         with self.connections.connection():

@@ -7,12 +7,19 @@ ready order, the dummy provider's inventory) are marked as such.
 
 from __future__ import annotations
 
+from vmpooler.domain.states import State
+
 PREFIX = "vmpooler__"
 
 
-def state_set(state: str, pool: str) -> str:
+_STATE_NAMES = {state: state.value for state in State}
+
+
+def state_set(state: State, pool: str) -> str:
     """``vmpooler__{pending,ready,running,completed,discovered,migrating}__<pool>`` (SET)."""
-    return f"{PREFIX}{state}__{pool}"
+    # A lookup rather than an f-string of the enum (which formats as "State.READY"); a string
+    # that names no state is a KeyError.
+    return f"{PREFIX}{_STATE_NAMES[state]}__{pool}"
 
 
 def vm(name: str) -> str:

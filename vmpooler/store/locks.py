@@ -79,7 +79,7 @@ class Lease:
             except redis.RedisError:
                 continue
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -16,6 +16,9 @@ import redis
 
 from vmpooler.store import keys
 
+# The client type, for modules outside the store that hand a client over.
+Client = redis.Redis
+
 Labels = tuple[tuple[str, str], ...]
 
 MAX_FIELDS = 100_000
@@ -90,5 +93,7 @@ class MetricsStore:
         pipe = self.r.pipeline(transaction=False)
         for key in (keys.PROMETHEUS_COUNTERS, keys.PROMETHEUS_GAUGES, keys.PROMETHEUS_HISTOGRAMS):
             pipe.hgetall(key)
-        parsed = ([_parse(f, v) for f, v in sorted(found.items())] for found in pipe.execute())
-        return tuple([item for item in items if item is not None] for items in parsed)
+        counters, gauges, histograms = (
+            [item for item in (_parse(f, v) for f, v in sorted(found.items())) if item is not None]
+            for found in pipe.execute())
+        return counters, gauges, histograms

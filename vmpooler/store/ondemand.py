@@ -15,9 +15,12 @@ from typing import Iterable, Mapping
 
 import redis
 
+from vmpooler.domain.outcomes import Promotion, RequestEnd, Requeue
+from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys
 from vmpooler.store.locks import Lease
+from vmpooler.store.replies import scored, text_hash, texts
 
 READY_TTL = 30 * 24 * 3600
 DELETED_TTL = 15 * 24 * 3600
@@ -201,7 +204,7 @@ class OndemandStore:
                                  args=[request_id, score, json.dumps(flat)]))
 
     def request(self, request_id: str) -> dict[str, str]:
-        return self.r.hgetall(keys.odrequest(request_id))
+        return text_hash(self.r.hgetall(keys.odrequest(request_id)))
 
     def allocated(self, request_id: str, entries: list[Entry]) -> list[set[str]]:
         """The VMs already running for each entry (same order)."""
@@ -210,21 +213,20 @@ class OndemandStore:
             pipe.smembers(keys.request_vms(request_id, entry.alias, entry.pool))
         return [set(members) for members in pipe.execute()] if entries else []
 
-    def delete(self, request_id: str, entries: list[Entry]) -> str:
-        """'ok', 'missing' or 'deleted' (already)."""
+    def delete(self, request_id: str, entries: list[Entry]) -> RequestEnd:
         return self._finish(request_id, entries, "deleted", DELETED_TTL, "", "")
 
     # ---- the worker side
 
     def waiting(self) -> list[tuple[str, float]]:
-        return self.r.zrange(keys.PROVISIONING_REQUEST, 0, -1, withscores=True)
+        return scored(self.r.zrange(keys.PROVISIONING_REQUEST, 0, -1, withscores=True))
 
     def processing(self) -> list[tuple[str, float]]:
-        return self.r.zrange(keys.PROVISIONING_PROCESSING, 0, -1, withscores=True)
+        return scored(self.r.zrange(keys.PROVISIONING_PROCESSING, 0, -1, withscores=True))
 
     def due_tasks(self, now: float) -> list[str]:
         """Clone tasks whose time has come, oldest first."""
-        return self.r.zrangebyscore(keys.ODCREATE_TASK, "-inf", now)
+        return texts(self.r.zrangebyscore(keys.ODCREATE_TASK, "-inf", now))
 
     def drop_waiting(self, request_id: str) -> None:
         self.r.zrem(keys.PROVISIONING_REQUEST, request_id)
@@ -240,12 +242,10 @@ class OndemandStore:
         return bool(self._consume(keys=[keys.ODCREATE_TASK], args=[entry.alias, entry.pool, request_id]))
 
     def requeue(self, entry: Entry, request_id: str, max_retries: int, now: float,
-                backoff: tuple[float, float]) -> str:
-        """Queue one more clone after a failure: 'retry', 'exhausted' (budget
-        spent, the request should fail) or 'ignored' (request over or gone).
-        ``backoff`` is (base, cap) in seconds."""
-        return self._requeue(keys=[keys.odrequest(request_id), keys.ODCREATE_TASK],
-                             args=[entry.alias, entry.pool, request_id, max_retries, repr(now), *backoff])
+                backoff: tuple[float, float]) -> Requeue:
+        """Queue one more clone after a failure; ``backoff`` is (base, cap) in seconds."""
+        return Requeue(self._requeue(keys=[keys.odrequest(request_id), keys.ODCREATE_TASK],
+                                     args=[entry.alias, entry.pool, request_id, max_retries, repr(now), *backoff]))
 
     def mark_ready(self, request_id: str, entries: list[Entry]) -> bool:
         sets = [keys.request_vms(request_id, e.alias, e.pool) for e in entries]
@@ -254,32 +254,30 @@ class OndemandStore:
 
     def fail(self, request_id: str, entries: list[Entry], reason: str) -> bool:
         ttl = str(self.data_ttl)
-        return self._finish(request_id, entries, "failed", self.data_ttl, ttl, reason) == "ok"
+        return self._finish(request_id, entries, "failed", self.data_ttl, ttl, reason) is RequestEnd.OK
 
     def _finish(self, request_id: str, entries: list[Entry], status: str, hash_ttl: int, set_ttl: str,
-                reason: str) -> str:
+                reason: str) -> RequestEnd:
         entry_keys = []
         for e in entries:
-            entry_keys += [keys.request_vms(request_id, e.alias, e.pool), keys.state_set("running", e.pool),
-                           keys.state_set("completed", e.pool)]
-        return self._retire(
+            entry_keys += [keys.request_vms(request_id, e.alias, e.pool), keys.state_set(State.RUNNING, e.pool),
+                           keys.state_set(State.COMPLETED, e.pool)]
+        return RequestEnd(self._retire(
             keys=[keys.odrequest(request_id), keys.PROVISIONING_REQUEST, keys.PROVISIONING_PROCESSING,
                   keys.ODCREATE_TASK, *entry_keys],
-            args=[request_id, status, hash_ttl, set_ttl, reason])
+            args=[request_id, status, hash_ttl, set_ttl, reason]))
 
     def promote(self, pool: str, vm: str, request_id: str, entry: Entry, lifetime_hours: int,
-                boot_seconds: float | None, day: str) -> str:
-        """'running' when the VM now serves the request; otherwise why it went to
-        completed ('failed', 'deleted', 'missing', 'surplus') or 'gone'."""
+                boot_seconds: float | None, day: str) -> Promotion:
         now = format_time()
         extra = [["HSET", keys.LASTBOOT, pool, now]]
         if boot_seconds is not None:
             extra.append(["HSET", keys.boot_stats(day), f"{pool}:{vm}", f"{boot_seconds:.2f}"])
-        return self._promote(
-            keys=[keys.state_set("pending", pool), keys.state_set("running", pool),
-                  keys.state_set("completed", pool), keys.odrequest(request_id),
+        return Promotion(self._promote(
+            keys=[keys.state_set(State.PENDING, pool), keys.state_set(State.RUNNING, pool),
+                  keys.state_set(State.COMPLETED, pool), keys.odrequest(request_id),
                   keys.request_vms(request_id, entry.alias, pool), keys.active(pool), keys.vm(vm)],
-            args=[vm, now, entry.count, lifetime_hours, json.dumps(extra)])
+            args=[vm, now, entry.count, lifetime_hours, json.dumps(extra)]))
 
     # ---- running the queue once at a time across the fleet
 

@@ -14,6 +14,7 @@ import redis
 
 from vmpooler.store import keys
 from vmpooler.store.locks import Lease
+from vmpooler.store.replies import optional_texts
 
 WAKE_FIELD = "wake"
 
@@ -74,4 +75,4 @@ class PoolConfigStore:
         pools = list(pools)
         if not pools:
             return {}
-        return dict(zip(pools, self.r.hmget(keys.TEMPLATE_PREPARED, pools)))
+        return dict(zip(pools, optional_texts(self.r.hmget(keys.TEMPLATE_PREPARED, pools))))

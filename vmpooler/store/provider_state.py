@@ -12,6 +12,7 @@ from typing import Any, Callable
 import redis
 
 from vmpooler.store import keys
+from vmpooler.store.replies import text_set, texts
 
 Record = dict[str, Any]
 
@@ -25,7 +26,7 @@ class ProviderState:
         return keys.dummy_inventory(self.provider, pool)
 
     def names(self, pool: str) -> list[str]:
-        return list(self.r.hkeys(self._key(pool)))
+        return texts(self.r.hkeys(self._key(pool)))
 
     def get(self, pool: str, vm: str) -> Record | None:
         raw = self.r.hget(self._key(pool), vm)
@@ -67,4 +68,4 @@ class ProviderState:
         pipe.execute()
 
     def pools(self) -> list[str]:
-        return sorted(self.r.smembers(keys.dummy_pools(self.provider)))
+        return sorted(text_set(self.r.smembers(keys.dummy_pools(self.provider))))

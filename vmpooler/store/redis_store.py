@@ -9,12 +9,14 @@ from typing import Iterable, Mapping
 
 import redis
 
+from vmpooler.domain.outcomes import CloneSlot
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys, scripts
-from vmpooler.store.locks import Lease, QUEUED
+from vmpooler.store.locks import QUEUED, Lease
 from vmpooler.store.ondemand import OndemandStore
 from vmpooler.store.pool_config import PoolConfigStore
+from vmpooler.store.replies import hash_mapping, optional_text, optional_texts, scored, text_hash, text_set
 
 ALL_STATES = tuple(State)
 
@@ -54,7 +56,7 @@ class RedisStore:
         # MULTI: a VM moving between two sets must not be seen in neither (or both).
         pipe = self.r.pipeline(transaction=True)
         for state in ALL_STATES:
-            pipe.smembers(keys.state_set(state.value, pool))
+            pipe.smembers(keys.state_set(state, pool))
         return PoolSnapshot(dict(zip(ALL_STATES, (set(m) for m in pipe.execute()))))
 
     def counts(self, pools: Iterable[str], states: Iterable[State] = ALL_STATES) -> dict[str, dict[State, int]]:
@@ -62,7 +64,7 @@ class RedisStore:
         pipe = self.r.pipeline(transaction=True)
         for pool in pools:
             for state in states:
-                pipe.scard(keys.state_set(state.value, pool))
+                pipe.scard(keys.state_set(state, pool))
         values = iter(pipe.execute())
         return {pool: {state: next(values) for state in states} for pool in pools}
 
@@ -76,11 +78,11 @@ class RedisStore:
         return {vm: dict(zip(names, values)) for vm, values in zip(vms, pipe.execute())}
 
     def vm(self, name: str) -> dict[str, str]:
-        return self.r.hgetall(keys.vm(name))
+        return text_hash(self.r.hgetall(keys.vm(name)))
 
     def set_vm_fields(self, name: str, values: Mapping[str, str]) -> None:
         if values:
-            self.r.hset(keys.vm(name), mapping=dict(values))
+            self.r.hset(keys.vm(name), mapping=hash_mapping(values))
 
     def append_disk(self, vm: str, disk: str) -> bool:
         """Record an attached disk (``disk`` = ``+8gb:+16gb``) unless the VM is gone."""
@@ -91,19 +93,19 @@ class RedisStore:
         return bool(self._set_field(keys=[keys.vm(vm)], args=[f"snapshot:{snapshot}", when, "set"]))
 
     def active_times(self, pool: str) -> dict[str, str]:
-        return self.r.hgetall(keys.active(pool))
+        return text_hash(self.r.hgetall(keys.active(pool)))
 
     def ready_oldest_first(self, pool: str) -> list[str]:
         """Ready VMs in hand-out order (VMs the order does not know come first)."""
         pipe = self.r.pipeline(transaction=False)
-        pipe.smembers(keys.state_set("ready", pool))
+        pipe.smembers(keys.state_set(State.READY, pool))
         pipe.zrange(keys.ready_order(pool), 0, -1)
         members, ordered = pipe.execute()
         known = [vm for vm in ordered if vm in members]
         return sorted(members - set(known)) + known
 
     def contains(self, pool: str, state: State, vm: str) -> bool:
-        return bool(self.r.sismember(keys.state_set(state.value, pool), vm))
+        return bool(self.r.sismember(keys.state_set(state, pool), vm))
 
     # ---- transitions
 
@@ -119,8 +121,8 @@ class RedisStore:
         if fields:
             ops.append(["HSET", keys.vm(vm), *[str(x) for kv in fields.items() for x in kv]])
         ops.extend(extra or [])
-        dst_key = keys.state_set(dst.value, pool) if dst else ""
-        return bool(self._move(keys=[keys.state_set(src.value, pool), dst_key], args=[vm, json.dumps(ops)]))
+        dst_key = keys.state_set(dst, pool) if dst else ""
+        return bool(self._move(keys=[keys.state_set(src, pool), dst_key], args=[vm, json.dumps(ops)]))
 
     def mark_ready(self, pool: str, vm: str, boot_seconds: float | None, day: str) -> bool:
         now = format_time()
@@ -132,28 +134,28 @@ class RedisStore:
     def add_discovered(self, pool: str, vms: Iterable[str]) -> None:
         vms = list(vms)
         if vms:
-            self.r.sadd(keys.state_set(State.DISCOVERED.value, pool), *vms)
+            self.r.sadd(keys.state_set(State.DISCOVERED, pool), *vms)
 
     def checkout(self, pool: str, fields: Mapping[str, str] | None = None) -> str | None:
         """Move the oldest ready VM to running and record the checkout; None if empty."""
         flat = [str(x) for kv in (fields or {}).items() for x in kv]
         vm = self._checkout(
-            keys=[keys.state_set("ready", pool), keys.state_set("running", pool), keys.ready_order(pool),
-                  keys.state_set("migrating", pool), keys.active(pool)],
+            keys=[keys.state_set(State.READY, pool), keys.state_set(State.RUNNING, pool), keys.ready_order(pool),
+                  keys.state_set(State.MIGRATING, pool), keys.active(pool)],
             args=[format_time(), keys.vm(""), json.dumps(flat)],
         )
         return vm or None
 
     def return_to_ready(self, pool: str, vm: str) -> bool:
         """Undo a checkout (a multi-VM request that could not be filled)."""
-        extra = [["SREM", keys.state_set("migrating", pool), vm], ["HDEL", keys.active(pool), vm],
+        extra = [["SREM", keys.state_set(State.MIGRATING, pool), vm], ["HDEL", keys.active(pool), vm],
                  ["HDEL", keys.vm(vm), "checkout", "token:token", "token:user", "lifetime"]]
         return self.move(pool, vm, State.RUNNING, State.READY, extra=extra)
 
     def complete_running(self, pool: str, vm: str) -> bool:
         """running -> completed (returned by its user, or its lifetime is over)."""
         return self.move(pool, vm, State.RUNNING, State.COMPLETED,
-                         extra=[["SREM", keys.state_set("migrating", pool), vm]])
+                         extra=[["SREM", keys.state_set(State.MIGRATING, pool), vm]])
 
     def start_destroy(self, pool: str, vm: str) -> None:
         pipe = self.r.pipeline(transaction=True)
@@ -163,14 +165,14 @@ class RedisStore:
         pipe.execute()
 
     def finish_destroy(self, pool: str, vm: str) -> bool:
-        return bool(self.r.srem(keys.state_set("completed", pool), vm))
+        return bool(self.r.srem(keys.state_set(State.COMPLETED, pool), vm))
 
     def forget_purged_vm(self, folder: str, vm: str) -> None:
         """A purge destroyed ``vm`` of an unconfigured folder: expire what Redis knew
         (a pool removed from the configuration may have left it in any state set)."""
         pipe = self.r.pipeline(transaction=True)
         for state in ALL_STATES:
-            pipe.srem(keys.state_set(state.value, folder), vm)
+            pipe.srem(keys.state_set(state, folder), vm)
         pipe.zrem(keys.ready_order(folder), vm)
         pipe.hdel(keys.active(folder), vm)
         pipe.hset(keys.vm(vm), "destroy", format_time())
@@ -189,15 +191,14 @@ class RedisStore:
     # ---- clones and their slots
 
     def register_clone(self, pool: str, vm: str, fields: Mapping[str, str], limit: int,
-                       lock_ttl: float, ondemand: bool = False) -> str:
-        """Atomically claim a clone slot and the name, and put the VM in pending.
-        Returns 'ok', 'taken' (name in use) or 'full' (no slot)."""
+                       lock_ttl: float, ondemand: bool = False) -> CloneSlot:
+        """Atomically claim a clone slot and the name, and put the VM in pending."""
         slots, counter = self._slot_keys(ondemand)
         flat = [str(x) for kv in fields.items() for x in kv]
-        return self._register(
-            keys=[keys.vm(vm), slots, counter, keys.state_set("pending", pool), keys.vm_lock(vm)],
+        return CloneSlot(self._register(
+            keys=[keys.vm(vm), slots, counter, keys.state_set(State.PENDING, pool), keys.vm_lock(vm)],
             args=[vm, limit, repr(time.time()), int(lock_ttl * 1000), json.dumps(flat)],
-        )
+        ))
 
     def release_slot(self, vm: str, ondemand: bool = False) -> bool:
         slots, counter = self._slot_keys(ondemand)
@@ -205,14 +206,14 @@ class RedisStore:
 
     def slot_holders(self, ondemand: bool = False) -> dict[str, float]:
         """VM -> epoch its clone was registered (or last re-sent)."""
-        return dict(self.r.zrange(self._slot_keys(ondemand)[0], 0, -1, withscores=True))
+        return dict(scored(self.r.zrange(self._slot_keys(ondemand)[0], 0, -1, withscores=True)))
 
     def touch_slot(self, vm: str, ondemand: bool = False) -> None:
         self.r.zadd(self._slot_keys(ondemand)[0], {vm: time.time()}, xx=True)
 
     def lock_values(self, vms: Iterable[str]) -> dict[str, str | None]:
         vms = list(vms)
-        return dict(zip(vms, self.r.mget([keys.vm_lock(vm) for vm in vms]))) if vms else {}
+        return dict(zip(vms, optional_texts(self.r.mget([keys.vm_lock(vm) for vm in vms])))) if vms else {}
 
     def reset_counters(self) -> None:
         """Make the 1.3.0 counters agree with the slot sets (start-up)."""
@@ -230,7 +231,7 @@ class RedisStore:
         self.r.zadd(keys.CLONE_WAITING, {pool: time.time()}, nx=True)
 
     def next_waiting_pool(self) -> str | None:
-        popped = self.r.zpopmin(keys.CLONE_WAITING)
+        popped = scored(self.r.zpopmin(keys.CLONE_WAITING))
         return popped[0][0] if popped else None
 
     def record_clone_time(self, pool: str, vm: str, seconds: float, day: str) -> None:
@@ -243,7 +244,7 @@ class RedisStore:
 
     def take_migrating(self, pool: str, vm: str) -> bool:
         """Claim a just-checked-out VM for its migration evaluation."""
-        return bool(self.r.srem(keys.state_set("migrating", pool), vm))
+        return bool(self.r.srem(keys.state_set(State.MIGRATING, pool), vm))
 
     def begin_migration(self, vm: str, limit: int) -> bool:
         """Take one of the fleet's ``migration_limit`` places; False when all are taken."""
@@ -286,7 +287,7 @@ class RedisStore:
 
     def publish_pools(self, pools: Mapping[str, Mapping[str, str]]) -> None:
         """Write the configured pools as 1.3.0 does at start-up (``vmpooler__pools``)."""
-        current = self.r.smembers(keys.POOLS)
+        current = text_set(self.r.smembers(keys.POOLS))
         pipe = self.r.pipeline(transaction=True)
         for stale in current - set(pools):
             pipe.srem(keys.POOLS, stale)
@@ -295,7 +296,7 @@ class RedisStore:
             pipe.sadd(keys.POOLS, name)
             pipe.delete(keys.pool(name))
             if values:
-                pipe.hset(keys.pool(name), mapping=dict(values))
+                pipe.hset(keys.pool(name), mapping=hash_mapping(values))
         pipe.execute()
 
     def pool_overrides(self, pool: str) -> tuple[str | None, str | None, str | None]:
@@ -307,17 +308,17 @@ class RedisStore:
         return size, template, target
 
     def published_pools(self) -> dict[str, dict[str, str]]:
-        names = sorted(self.r.smembers(keys.POOLS))
+        names = sorted(text_set(self.r.smembers(keys.POOLS)))
         pipe = self.r.pipeline(transaction=False)
         for name in names:
             pipe.hgetall(keys.pool(name))
         return dict(zip(names, pipe.execute()))
 
     def size_overrides(self) -> dict[str, str]:
-        return self.r.hgetall(keys.CONFIG_POOLSIZE)
+        return text_hash(self.r.hgetall(keys.CONFIG_POOLSIZE))
 
     def prepared_template(self, pool: str) -> str | None:
-        return self.r.hget(keys.TEMPLATE_PREPARED, pool)
+        return optional_text(self.r.hget(keys.TEMPLATE_PREPARED, pool))
 
     def set_prepared_template(self, pool: str, template: str) -> None:
         self.r.hset(keys.TEMPLATE_PREPARED, pool, template)
@@ -329,10 +330,10 @@ class RedisStore:
         self.r.sadd(keys.TEMPLATE_DELTAS, template)
 
     def check_state(self, pool: str) -> dict[str, str]:
-        return self.r.hgetall(keys.pool_check_state(pool))
+        return text_hash(self.r.hgetall(keys.pool_check_state(pool)))
 
-    def set_check_state(self, pool: str, values: Mapping[str, str]) -> None:
-        self.r.hset(keys.pool_check_state(pool), mapping=dict(values))
+    def set_check_state(self, pool: str, values: Mapping[str, str | int | float]) -> None:
+        self.r.hset(keys.pool_check_state(pool), mapping=hash_mapping(values))
 
     def clone_and_ondemand_counters(self) -> tuple[int, int]:
         clone, ondemand = self.r.mget(keys.CLONE_COUNTER, keys.ONDEMAND_CLONE_COUNTER)
@@ -346,8 +347,8 @@ class RedisStore:
         return sum(pipe.execute())
 
     def lastboot(self) -> dict[str, str]:
-        return self.r.hgetall(keys.LASTBOOT)
+        return text_hash(self.r.hgetall(keys.LASTBOOT))
 
     def day_stats(self, kind: str, day: str) -> dict[str, str]:
         key = keys.boot_stats(day) if kind == "boot" else keys.clone_stats(day)
-        return self.r.hgetall(key)
+        return text_hash(self.r.hgetall(key))

@@ -9,6 +9,7 @@ import redis
 
 from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys
+from vmpooler.store.replies import text_hash
 
 _FIRST = string.ascii_lowercase[:25]
 _REST = string.ascii_lowercase + string.digits
@@ -40,7 +41,7 @@ class TokenStore:
                 return token
 
     def get(self, token: str) -> dict[str, str]:
-        return self.r.hgetall(keys.token(token)) if token else {}
+        return text_hash(self.r.hgetall(keys.token(token))) if token else {}
 
     def touch(self, token: str) -> str | None:
         """The token's user after recording its use; None for an unknown token."""

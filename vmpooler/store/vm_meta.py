@@ -7,7 +7,9 @@ from typing import Iterable, Mapping
 
 import redis
 
+from vmpooler.domain.states import State
 from vmpooler.store import keys
+from vmpooler.store.replies import hash_mapping
 
 
 class VmMeta:
@@ -36,7 +38,7 @@ class VmMeta:
                         pipe.reset()
                         return False
                     pipe.multi()
-                    pipe.hset(keys.vm(vm), mapping=values)
+                    pipe.hset(keys.vm(vm), mapping=hash_mapping(values))
                     if tags:
                         pipe.hset(keys.tag_stats(day), mapping={f"{vm}:{name}": value for name, value in tags.items()})
                     pipe.execute()
@@ -49,7 +51,7 @@ class VmMeta:
         pools = list(pools)
         pipe = self.r.pipeline(transaction=False)
         for pool in pools:
-            pipe.smembers(keys.state_set("running", pool))
+            pipe.smembers(keys.state_set(State.RUNNING, pool))
         running = sorted({vm for members in pipe.execute() for vm in members})
         if not running:
             return []

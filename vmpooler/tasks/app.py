@@ -6,6 +6,7 @@ from celery import Celery
 
 from vmpooler.bootstrap import Services
 from vmpooler.store.connection import celery_broker_url
+
 # Importing the task modules registers their shared tasks on every app (signals: their receivers).
 from vmpooler.tasks import heartbeat, ondemand_tasks, pool_tasks, signals, vm_tasks, vmops_tasks  # noqa: F401
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule

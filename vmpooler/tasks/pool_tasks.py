@@ -7,6 +7,7 @@ import logging
 
 from celery import shared_task
 
+from vmpooler.domain.outcomes import PoolCheckSkipped
 from vmpooler.lifecycle.check import check_pool, pass_due, record_pass
 from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.migrate import migrate_pool
@@ -27,20 +28,20 @@ def task_context(task) -> Context:
 
 
 @shared_task(name="vmpooler.pool.check", bind=True, max_retries=REPOPULATE_MAX_RETRIES)
-def check(self, pool_name: str):
+def check(self, pool_name: str) -> dict | PoolCheckSkipped:
     ctx = task_context(self)
     pool = ctx.pool(pool_name)
     if pool is None:
         log.warning("[!] [%s] is not a configured pool; check skipped", pool_name)
-        return "unknown pool"
+        return PoolCheckSkipped.UNKNOWN_POOL
     if not pass_due(ctx, pool):
-        return "not due"
+        return PoolCheckSkipped.NOT_DUE
     lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
     if not lease.acquire():
         if ctx.store.pool_config.woken(pool_name) and self.request.retries < REPOPULATE_MAX_RETRIES:
             # A configuration change waits for the pass in progress, not for the next tick.
             raise self.retry(countdown=REPOPULATE_RETRY_SECONDS)
-        return "busy"
+        return PoolCheckSkipped.BUSY
     # A failed pass raises: the lease is released on the way out, Celery records the
     # failure (task_failure, the tasks.failed metric) and the next beat tick retries.
     with lease:

@@ -84,7 +84,7 @@ class Session:
             log.info("vSphere session to %s is gone (%s); reconnecting", self._connector.endpoint.server, exc)
             return False
 
-    def ensure(self) -> "Session":
+    def ensure(self) -> Session:
         if not self.alive():
             self._attach(self._connector())
         return self

@@ -110,7 +110,7 @@ class Selection:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def of(cls, hosts: list[HostLoad], taken_at: float) -> "Selection":
+    def of(cls, hosts: list[HostLoad], taken_at: float) -> Selection:
         generations = {h.generation for h in hosts}
         return cls(hosts={h.moid: h for h in hosts}, best=least_used(hosts),
                    best_by_generation={g: least_used(h for h in hosts if h.generation == g) for g in generations},

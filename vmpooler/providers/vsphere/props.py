@@ -97,8 +97,9 @@ def wait_for_task(content: Any, task: Any, timeout: float, what: str,
         if state == vim.TaskInfo.State.error:
             fault = info.get("info.error")
             message = getattr(fault, "msg", None) or type(fault).__name__
-            if getattr(fault, "invalidProperty", None):
-                message += f" ({fault.invalidProperty})"
+            invalid = getattr(fault, "invalidProperty", None)
+            if invalid:
+                message += f" ({invalid})"
             raise TaskFailed(f"{what} failed: {message}", fault)
         if clock() >= deadline:
             raise ProviderError(f"{what} did not finish within {timeout:g} seconds")

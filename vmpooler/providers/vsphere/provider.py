@@ -16,7 +16,7 @@ from vmpooler.providers.vsphere.connection import Connector, Endpoint, Session
 from vmpooler.providers.vsphere.hosts import HostSelector, cpu_generation
 from vmpooler.providers.vsphere.lookups import Inventory, join
 from vmpooler.providers.vsphere.options import VSphereOptions
-from vmpooler.providers.vsphere.purge import Purger, PurgePlan
+from vmpooler.providers.vsphere.purge import PurgePlan, Purger
 from vmpooler.providers.vsphere.ready import Resolver, port_open
 from vmpooler.settings import PoolConfig, ProviderConfig
 
@@ -163,12 +163,12 @@ class VSphereProvider(Provider):
                 annotation=clone.annotation(vm_name, self.options["username"], template_path),
                 extraConfig=clone.extra_config(vm_name, pool))
             if pool.network:
-                change = self._network_change(session, inventory, dc, pool, template)
+                change = self._network_change(session, inventory, dc, pool.network, template)
                 if change is not None:
                     config.deviceChange = [change]
             resource_pool, host = self._placement(session, inventory, dc, pool, template)
             spec = clone.clone_spec(config=config, linked=self._linked_clone(pool),
-                                    datastore=self._datastore(inventory, dc, pool) if pool.datastore else None,
+                                    datastore=self._datastore(inventory, dc, pool.datastore) if pool.datastore else None,
                                     pool=resource_pool, host=host)
             task = template.CloneVM_Task(folder=folder, name=vm_name, spec=spec)
             new_vm = self._wait(session)(task, f"cloning {vm_name} from {template_path}")
@@ -182,20 +182,20 @@ class VSphereProvider(Provider):
             raise ProviderError(f"Cannot find the configured folder for {pool.name} {pool.folder}")
         return folder
 
-    def _datastore(self, inventory: Inventory, dc: str, pool: PoolConfig) -> Any:
-        datastore = inventory.datastore(dc, pool.datastore)
+    def _datastore(self, inventory: Inventory, dc: str, name: str) -> Any:
+        datastore = inventory.datastore(dc, name)
         if datastore is None:
-            raise ProviderError(f"Datastore '{pool.datastore}' does not exist in datacenter '{dc}'")
+            raise ProviderError(f"Datastore '{name}' does not exist in datacenter '{dc}'")
         return datastore
 
-    def _network_change(self, session: Session, inventory: Inventory, dc: str, pool: PoolConfig,
+    def _network_change(self, session: Session, inventory: Inventory, dc: str, name: str,
                         template: Any) -> Any | None:
-        network = inventory.network(dc, pool.network)
+        network = inventory.network(dc, name)
         if network is None:
-            raise ProviderError(f"Cannot find network {pool.network} in datacenter {dc}")
+            raise ProviderError(f"Cannot find network {name} in datacenter {dc}")
         devices = props.read(session.content, template, ["config.hardware.device"]).get("config.hardware.device")
-        backing = clone.network_backing(session.content, network, pool.network)
-        return clone.nic_change(list(devices or ()), backing, pool.network)
+        backing = clone.network_backing(session.content, network, name)
+        return clone.nic_change(list(devices or ()), backing, name)
 
     def _placement(self, session: Session, inventory: Inventory, dc: str, pool: PoolConfig,
                    template: Any) -> tuple[Any, Any]:
@@ -277,7 +277,7 @@ class VSphereProvider(Provider):
             vm = self._require_vm(inventory, pool, vm_name)
             devices = props.read(session.content, vm, ["config.hardware.device"]).get("config.hardware.device")
             disks.add_disk(session.content, vm=vm, vm_name=vm_name, devices=list(devices or ()),
-                           datacenter=inventory.datacenter(dc), datastore=self._datastore(inventory, dc, pool),
+                           datacenter=inventory.datacenter(dc), datastore=self._datastore(inventory, dc, pool.datastore),
                            datastore_name=pool.datastore.rpartition("/")[2], size_gb=disk_size_gb,
                            wait=self._wait(session))
         return True

@@ -57,7 +57,7 @@ def describe(content: Any, vm: Any, pool_name: str, template: str | None) -> dic
 def destroy(content: Any, vm: Any, name: str, wait: Wait) -> None:
     """Power the VM off if it is on (vSphere refuses to delete a running VM), then delete it."""
     state = props.read(content, vm, ["runtime.powerState"]).get("runtime.powerState")
-    if state == vim.VirtualMachinePowerState.poweredOn:
+    if state == vim.VirtualMachine.PowerState.poweredOn:
         try:
             wait(vm.PowerOffVM_Task(), f"powering off {name}")
         except props.TaskFailed as exc:
