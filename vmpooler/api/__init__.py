@@ -8,7 +8,7 @@ from flask import Flask
 
 from vmpooler import bootstrap
 from vmpooler.api import errors, ondemand, openapi, paths, pool_config, root, status, summary, tokens, vm, vm_ops
-from vmpooler.api import dashboard, health, request_log
+from vmpooler.api import body_limit, dashboard, health, rate_limits, request_log
 from vmpooler.lifecycle.context import Dispatcher
 from vmpooler.logs import configure_logging
 
@@ -46,6 +46,9 @@ def create_app(services: bootstrap.Services | None = None, dispatcher: Dispatche
     health.register(app, services)
     if services.settings.config.request_logger:
         request_log.register(app)
+    rate_limits.register(app, services)
     # Legacy unversioned paths and /api/v3 reach the same handlers (see paths.py).
     app.wsgi_app = paths.PathRewrite(app.wsgi_app)
+    # Outermost: an oversized body is refused before anything reads it.
+    app.wsgi_app = body_limit.BodyLimit(app.wsgi_app, services.settings.config.max_request_bytes)
     return app

@@ -23,6 +23,7 @@ from vmpooler.api.pool_config_schemas import (  # noqa: F401 (named by the docst
     PoolTemplateUndo,
 )
 from vmpooler.api.state import context
+from vmpooler.api.validation import ascii_int
 from vmpooler.lifecycle import pool_config
 
 blueprint = Blueprint("pool_config", __name__)
@@ -50,8 +51,8 @@ def _size(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        return ascii_int(value, signed=True)
     return None
 
 

@@ -11,8 +11,11 @@ from marshmallow import ValidationError
 from vmpooler.api import schemas
 from vmpooler.api.auth import auth_enabled, current_token, current_user, require_token
 from vmpooler.api.errors import ApiError
+from vmpooler.api.ownership import require_owner
 from vmpooler.api.state import api_version, context, meta
+from vmpooler.api.validation import check_name
 from vmpooler.api.vm_view import vm_details
+from vmpooler.store.vm_meta import TagLimits, TooManyTags
 from vmpooler.domain.timefmt import now, today
 from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
 from vmpooler.settings import Settings
@@ -59,6 +62,9 @@ def usage(operation: str, pool: str, user: str | None) -> None:
 def checkout_response(wanted: list[tuple[str, int]]):
     ctx = context()
     settings = ctx.settings
+    for name, _ in wanted:
+        if name not in settings.pool_names:
+            check_name(name)
     unknown = [name for name, _ in wanted if name not in settings.pool_names]
     if unknown:
         for name in unknown:
@@ -144,12 +150,14 @@ def put_vm(hostname: str):
     """Set a VM's lifetime (hours since checkout; needs a token when auth is on) and tags.
     ---
     body: ModifyVmRequest
-    responses: {200: Ok, 400: Error, 401: Error, 404: Error}
+    responses: {200: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     ctx = context()
     name = short_hostname(hostname, ctx.settings)
-    if not meta().exists(name):
+    fields = ctx.store.vm(name)
+    if not fields:
         raise ApiError(404, f"no VM named '{name}'")
+    require_owner(fields, f"VM '{name}'")
     body = schemas.json_object(request.get_data())
     if "lifetime" in body and auth_enabled():
         require_token()
@@ -166,7 +174,13 @@ def put_vm(hostname: str):
     tags = _filtered_tags(values.get("tags") or {}, failures)
     if failures:
         raise ApiError(400, " ".join(failures), failure=failures)
-    if not meta().update(name, values.get("lifetime"), tags, today()):
+    config = ctx.settings.config
+    try:
+        updated = meta().update(name, values.get("lifetime"), tags, today(),
+                                TagLimits(config.max_tags_per_vm, config.max_tags_bytes))
+    except TooManyTags as exc:
+        raise ApiError(400, str(exc), failure=[str(exc)]) from None
+    if not updated:
         raise ApiError(404, f"no VM named '{name}'")
     return jsonify({"ok": True})
 
@@ -213,15 +227,14 @@ def _apply_filter(pattern: str, value: str) -> str:
 def delete_vm(hostname: str):
     """Give a running VM back; it is destroyed. Needs the token it was checked out with, if any.
     ---
-    responses: {200: Ok, 400: Error, 401: Error, 404: Error}
+    responses: {200: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     ctx = context()
     name = short_hostname(hostname, ctx.settings)
     fields = ctx.store.vm(name)
     if not fields:
         raise ApiError(404, f"no VM named '{name}'")
-    if fields.get("token:token"):
-        require_token()
+    require_owner(fields, f"VM '{name}'")
     pool = fields.get("template", "")
     if not pool or not ctx.store.complete_running(pool, name):
         ctx.metrics.increment("delete.failed")

@@ -140,7 +140,7 @@ class RedisStore:
         vm = self._checkout(
             keys=[keys.state_set("ready", pool), keys.state_set("running", pool), keys.ready_order(pool),
                   keys.state_set("migrating", pool), keys.active(pool)],
-            args=[format_time(), keys.vm(""), json.dumps(flat)],
+            args=[format_time(), keys.VM_PREFIX, json.dumps(flat)],
         )
         return vm or None
 
