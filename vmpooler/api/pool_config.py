@@ -23,7 +23,7 @@ from vmpooler.api.pool_config_schemas import (  # noqa: F401 (named by the docst
     PoolTemplateUndo,
 )
 from vmpooler.api.state import context
-from vmpooler.api.validation import ascii_int
+from vmpooler.api.validation import ascii_int, check_name
 from vmpooler.lifecycle import pool_config
 
 blueprint = Blueprint("pool_config", __name__)
@@ -72,6 +72,7 @@ def _undo(undo_change, pool: str, label: str):
     """Undo an override: ``<label>_before_reset`` / ``_before_overrides``, 201 if it changed."""
     _allowed()
     if context().settings.pool(pool) is None:
+        check_name(pool)
         raise error(404)
     undo = _serialised(undo_change, pool)
     body = {"ok": True, f"{label}_before_reset": undo.current, f"{label}_before_overrides": undo.configured}
