@@ -17,7 +17,7 @@ from typing import Iterable
 MASK = "<masked>"
 
 _TOKEN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[a-z0-9]{32}(?![A-Za-z0-9])")
-_TOKEN_PATH = re.compile(r"(/token/)[^/?\s\"]+", re.I)
+_TOKEN_PATH = re.compile(r"(/token/)(?!<masked>)[^/?\s\",;]+", re.I)
 _TOKEN_FIELD = re.compile(r'("token"\s*:\s*")[^"]*(")')
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
