@@ -157,7 +157,7 @@ def post_clonetarget():
 def delete_poolsize(pool: str):
     """Undo a size override: back to the configured size (201 if it changed).
     ---
-    responses: {200: PoolSizeUndo, 201: PoolSizeUndo, 401: Error, 403: Error, 404: Error, 405: Error,
+    responses: {200: PoolSizeUndo, 201: PoolSizeUndo, 400: Error, 401: Error, 403: Error, 404: Error, 405: Error,
                 503: Error}
     """
     return _undo(pool_config.undo_size, pool, "pool_size")
@@ -167,7 +167,7 @@ def delete_poolsize(pool: str):
 def delete_pooltemplate(pool: str):
     """Undo a template override: back to the configured template (201 if it changed).
     ---
-    responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 401: Error, 403: Error, 404: Error, 405: Error,
+    responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 400: Error, 401: Error, 403: Error, 404: Error, 405: Error,
                 503: Error}
     """
     return _undo(pool_config.undo_template, pool, "template")
