@@ -61,7 +61,9 @@ class GlobalSchema(Schema):
 
     site_name = fields.String(load_default=None, allow_none=True)
     logfile = fields.String(load_default=None, allow_none=True)
-    prefix = fields.String(load_default="", allow_none=False)
+    # Generated hostnames are "<prefix><adjective>-<noun>" and name Redis keys.
+    prefix = fields.String(load_default="", allow_none=False,
+                           validate=lambda value: _key_safe(value + "x") if value else True)
     domain = fields.String(load_default=None, allow_none=True)
     clone_target = fields.String(load_default=None, allow_none=True)
     task_limit = fields.Integer(load_default=10, validate=Positive, strict=False)

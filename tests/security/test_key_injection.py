@@ -138,3 +138,19 @@ def test_the_key_builders_refusal_is_a_400_should_validation_miss_a_name(api, mo
     before = redis_state(api.redis)
     _assert_refused(api.post("/api/v1/ondemandvm", data=json.dumps({"pool1": 1, "request_id": "a__b"})))
     assert redis_state(api.redis) == before
+
+
+@pytest.mark.parametrize("section,value", [
+    ("pools", [{"name": "p__1", "size": 1, "provider": "dummy"}]),
+    ("pools", [{"name": "_p", "size": 1, "provider": "dummy"}]),
+    ("pools", [{"name": "p", "alias": ["a*"], "size": 1, "provider": "dummy"}]),
+    ("pools", [{"name": "p", "alias": "x__y", "size": 1, "provider": "dummy"}]),
+    ("providers", {"my__dummy": {"provider_class": "dummy"}}),
+    ("config", {"prefix": "ci__"}),
+    ("config", {"prefix": "ci "}),
+])
+def test_configured_names_that_would_break_keys_are_configuration_errors(redis_url, section, value):
+    from tests.helpers import make_settings
+    from vmpooler.settings import ConfigError
+    with pytest.raises(ConfigError, match="single '_'"):
+        make_settings(redis_url, **{section: value})

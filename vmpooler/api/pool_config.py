@@ -167,8 +167,8 @@ def delete_poolsize(pool: str):
 def delete_pooltemplate(pool: str):
     """Undo a template override: back to the configured template (201 if it changed).
     ---
-    responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 400: Error, 401: Error, 403: Error, 404: Error, 405: Error,
-                503: Error}
+    responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 400: Error, 401: Error, 403: Error, 404: Error,
+                405: Error, 503: Error}
     """
     return _undo(pool_config.undo_template, pool, "template")
 
