@@ -147,7 +147,8 @@ def get_vm(hostname: str):
 
 @blueprint.put("/api/v1/vm/<hostname>")
 def put_vm(hostname: str):
-    """Set a VM's lifetime (hours since checkout; needs a token when auth is on) and tags.
+    """Set a VM's lifetime (hours since checkout; needs a token when auth is on) and tags (bounded by
+    ``max_tags_per_vm`` and ``max_tags_bytes``). A VM checked out with a token: its owner's or an admin's token.
     ---
     body: ModifyVmRequest
     responses: {200: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
@@ -225,7 +226,8 @@ def _apply_filter(pattern: str, value: str) -> str:
 
 @blueprint.delete("/api/v1/vm/<hostname>")
 def delete_vm(hostname: str):
-    """Give a running VM back; it is destroyed. Needs the token it was checked out with, if any.
+    """Give a running VM back; it is destroyed. A VM checked out with a token needs a token of its
+    owner (or of an admin).
     ---
     responses: {200: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
     """

@@ -26,6 +26,7 @@ MAX_DISK_GB = 2048
 
 
 def _vm(hostname: str) -> tuple[str, dict[str, str]]:
+    """The VM's name and hash; its owner's (or an admin's) token when it was checked out with one."""
     if auth_enabled():
         require_token()
     ctx = context()
