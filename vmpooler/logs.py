@@ -13,6 +13,8 @@ import logging.handlers
 import os
 import sys
 
+from vmpooler.log_safety import SafeLogFilter
+
 FORMAT = "[%(asctime)s] %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -37,5 +39,7 @@ def configure_logging(logfile: str | None = None, debug: bool | None = None) -> 
         handler.close()
     for handler in handlers:
         handler.setFormatter(formatter)
+        # No token in clear and one line per event, whatever a message quotes.
+        handler.addFilter(SafeLogFilter())
         root.addHandler(handler)
     root.propagate = False

@@ -6,10 +6,31 @@ other key, or a value of the wrong type, is an error that names the key.
 
 from __future__ import annotations
 
+from limits import parse_many
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from vmpooler.store import keys
 
 NonNegative = validate.Range(min=0)
 Positive = validate.Range(min=1)
+
+
+def _key_safe(name: str) -> bool:
+    """Pool, alias and provider names become parts of Redis key names."""
+    if not keys.is_safe_component(name):
+        raise ValidationError(f"'{name}' must contain only letters, digits, '.', '-' and single '_' "
+                              f"between them")
+    return True
+
+
+def _rate(value: str | None) -> bool:
+    """A rate such as ``10 per minute`` or ``100/hour;1000/day`` (the ``limits`` notation)."""
+    if value is not None:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValidationError(f"'{value}' is not a rate such as '10 per minute' or '100/hour'") from None
+    return True
 
 
 class StrOrList(fields.Field):
@@ -40,7 +61,9 @@ class GlobalSchema(Schema):
 
     site_name = fields.String(load_default=None, allow_none=True)
     logfile = fields.String(load_default=None, allow_none=True)
-    prefix = fields.String(load_default="", allow_none=False)
+    # Generated hostnames are "<prefix><adjective>-<noun>" and name Redis keys.
+    prefix = fields.String(load_default="", allow_none=False,
+                           validate=lambda value: _key_safe(value + "x") if value else True)
     domain = fields.String(load_default=None, allow_none=True)
     clone_target = fields.String(load_default=None, allow_none=True)
     task_limit = fields.Integer(load_default=10, validate=Positive, strict=False)
@@ -78,6 +101,13 @@ class GlobalSchema(Schema):
     utilization_limit = fields.Integer(load_default=90, validate=validate.Range(min=1, max=100))
     max_vm_retries = fields.Integer(load_default=3, validate=NonNegative)
     admin_users = fields.List(fields.String(), load_default=None, allow_none=True)
+    # Limits of the API (see the README's Security section).
+    max_tags_per_vm = fields.Integer(load_default=32, validate=Positive)
+    max_tags_bytes = fields.Integer(load_default=8192, validate=Positive)
+    max_request_bytes = fields.Integer(load_default=65536, validate=Positive)
+    failed_auth_rate_limit = fields.String(load_default="10 per minute", allow_none=True, validate=_rate)
+    token_rate_limit = fields.String(load_default=None, allow_none=True, validate=_rate)
+    healthcheck_details = fields.Boolean(load_default=False)
 
 
 class RedisSchema(Schema):
@@ -184,9 +214,8 @@ class PoolSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]+$",
-                                                                  error="must contain only letters, digits, '.', '_' and '-'"))
-    alias = StrOrList(load_default=None, allow_none=True)
+    name = fields.String(required=True, validate=_key_safe)
+    alias = StrOrList(load_default=None, allow_none=True, validate=lambda names: all(_key_safe(n) for n in names))
     template = fields.String(load_default=None, allow_none=True)
     size = fields.Integer(required=True, validate=NonNegative)
     provider = fields.String(load_default=None, allow_none=True)
@@ -221,7 +250,8 @@ class RootSchema(Schema):
     auth = fields.Nested(AuthSchema, load_default=None, allow_none=True)
     celery = fields.Nested(CelerySchema, load_default=lambda: CelerySchema().load({}))
     tagfilter = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    providers = fields.Dict(keys=fields.String(), values=fields.Nested(ProviderSchema), load_default=dict)
+    providers = fields.Dict(keys=fields.String(validate=_key_safe), values=fields.Nested(ProviderSchema),
+                            load_default=dict)
     pools = fields.List(fields.Nested(PoolSchema), load_default=None, allow_none=True)
 
     @validates_schema

@@ -55,6 +55,12 @@ class GlobalConfig:
     utilization_limit: int = 90
     max_vm_retries: int = 3
     admin_users: list[str] | None = None
+    max_tags_per_vm: int = 32
+    max_tags_bytes: int = 8192
+    max_request_bytes: int = 65536
+    failed_auth_rate_limit: str | None = "10 per minute"
+    token_rate_limit: str | None = None
+    healthcheck_details: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def test_put_lifetime_and_tags_with_form_content_type(make_api, redis_client):
     assert fields["lifetime"] == "12"
     assert (fields["tag:department"], fields["tag:url"], fields["tag:n"]) == ("eng", "https://ci/x", "3")
     assert "tag:skip" not in fields
-    days = redis_client.keys(keys.tag_stats("*"))
+    days = redis_client.keys(keys.TAG_STATS_PATTERN)
     assert len(days) == 1 and redis_client.hget(days[0], "run-vm:department") == "eng"
 
 
@@ -129,9 +129,13 @@ def test_delete_of_a_token_bound_vm_needs_a_token_even_without_auth(make_api):
     running(api, **{"token:token": "owner", "token:user": "bob"})
     assert api.delete("/api/v1/vm/run-vm").status_code == 401
     assert api.delete("/api/v1/vm/run-vm", headers={"X-AUTH-TOKEN": "forged"}).status_code == 401
-    api.redis.hset(keys.token("real"), mapping={"user": "carol", "created": CHECKOUT})
-    assert api.delete("/api/v1/vm/run-vm", headers={"X-AUTH-TOKEN": "real"}).status_code == 200
-    assert api.redis.hget(keys.token("real"), "last")
+    api.redis.hset(keys.token("carols"), mapping={"user": "carol", "created": CHECKOUT})
+    assert api.delete("/api/v1/vm/run-vm", headers={"X-AUTH-TOKEN": "carols"}).status_code == 403
+    assert api.members("running", "pool1") == {"run-vm"}
+    # Any token of the owner will do, not only the one the VM was checked out with.
+    api.redis.hset(keys.token("bobs2"), mapping={"user": "bob", "created": CHECKOUT})
+    assert api.delete("/api/v1/vm/run-vm", headers={"X-AUTH-TOKEN": "bobs2"}).status_code == 200
+    assert api.redis.hget(keys.token("bobs2"), "last")
 
 
 def test_put_reports_every_problem_at_once(api):

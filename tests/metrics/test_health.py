@@ -32,18 +32,45 @@ def monitoring(redis_client):
     return MonitoringStore(redis_client)
 
 
-def test_healthy_when_beat_ticked_and_a_worker_reported(client, monitoring):
+def _detailed_client(redis_url, **sections):
+    settings = make_settings(redis_url, config={"healthcheck_details": True}, **sections)
+    return create_app(Services(settings), dispatcher=RecordingDispatcher()).test_client()
+
+
+def test_healthy_when_beat_ticked_and_a_worker_reported(client, redis_url, monitoring):
     monitoring.beat_ticked(NOW - 12)
     monitoring.worker_seen("celery@a", NOW - 3)
     monitoring.worker_seen("celery@gone", NOW - 3600)
     with freeze_time(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(NOW))):
-        reply = client.get("/healthcheck")
+        reply = _detailed_client(redis_url).get("/healthcheck")
+        anonymous = client.get("/healthcheck")
     body = reply.get_json()
     assert reply.status_code == 200
     assert body["ok"] is True and body["reasons"] == []
     assert body["workers"]["alive"] == ["celery@a"]
     assert set(body["workers"]["last_seen"]) == {"celery@a", "celery@gone"}
     assert body["api"]["ok"] and body["redis"]["ok"] and body["beat"]["ok"]
+    # Without details, no worker hostnames: only how many are alive.
+    assert anonymous.status_code == 200
+    assert anonymous.get_json()["workers"] == {"ok": True, "alive": 1}
+    assert "celery@a" not in anonymous.get_data(as_text=True)
+
+
+def test_an_admin_token_shows_the_details(make_api_for_health, monitoring):
+    api, redis_client = make_api_for_health
+    redis_client.hset(keys.token("admintoken"), mapping={"user": "root"})
+    redis_client.hset(keys.token("usertoken"), mapping={"user": "alice"})
+    monitoring.worker_seen("celery@host-a", time.time())
+    assert api.get("/healthcheck", headers={"X-AUTH-TOKEN": "admintoken"}).get_json()["workers"]["alive"] == [
+        "celery@host-a"]
+    for headers in ({"X-AUTH-TOKEN": "usertoken"}, {"X-AUTH-TOKEN": "wrong"}, {}):
+        assert api.get("/healthcheck", headers=headers).get_json()["workers"]["alive"] == 1
+
+
+@pytest.fixture
+def make_api_for_health(redis_url, redis_client):
+    settings = make_settings(redis_url, config={"admin_users": ["root"]}, auth={"provider": "dummy"})
+    return create_app(Services(settings), dispatcher=RecordingDispatcher()).test_client(), redis_client
 
 
 def test_stale_beat_and_silent_workers_answer_503_with_reasons(client, monitoring):
@@ -68,7 +95,11 @@ def test_unreachable_redis_answers_503():
     assert reply.status_code == 503
     body = reply.get_json()
     assert body["redis"] == {"ok": False} and body["api"]["ok"] is True
-    assert body["reasons"][0].startswith("redis is unreachable")
+    # Anonymous callers learn neither the address nor the error text.
+    assert body["reasons"] == ["redis is unreachable"]
+    assert "127.0.0.1" not in reply.get_data(as_text=True)
+    detailed = _detailed_client("redis://127.0.0.1:1/0").get("/healthcheck").get_json()
+    assert detailed["reasons"][0].startswith("redis is unreachable: ") and len(detailed["reasons"][0]) > 22
 
 
 @pytest.mark.integration
@@ -85,7 +116,7 @@ def test_real_beat_and_worker_make_the_deployment_healthy(redis_url, redis_clien
         finally:
             beat.stop()
     assert reply.json()["ok"] is True
-    assert reply.json()["workers"]["alive"]
+    assert reply.json()["workers"]["alive"] == 1
 
 
 def test_the_heartbeat_records_the_worker_and_gauges_the_queues(redis_url, redis_client):

@@ -9,6 +9,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from vmpooler import bootstrap
 from vmpooler.api import (
+    body_limit,
     dashboard,
     errors,
     health,
@@ -16,6 +17,7 @@ from vmpooler.api import (
     openapi,
     paths,
     pool_config,
+    rate_limits,
     request_log,
     root,
     status,
@@ -66,6 +68,9 @@ def create_app(services: bootstrap.Services | None = None, dispatcher: Dispatche
     health.register(app, services)
     if services.settings.config.request_logger:
         request_log.register(app)
+    rate_limits.register(app, services)
     # Legacy unversioned paths and /api/v3 reach the same handlers (see paths.py).
     app.wsgi_app = paths.PathRewrite(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
+    # Outermost: an oversized body is refused before anything reads it.
+    app.wsgi_app = body_limit.BodyLimit(app.wsgi_app, services.settings.config.max_request_bytes)  # type: ignore[method-assign]  # as above
     return app

@@ -6,6 +6,9 @@
 * ``require_token()``: the user of the request's valid token, else a 401 (works
   whether or not auth is configured, as the original's ``need_token!``).
 * ``authenticate_basic()``: the Basic-auth username accepted by the auth provider, else a 401.
+* ``is_admin(user)``: is ``user`` one of ``config.admin_users``?
+
+A token that is not letters and digits is refused as not valid without a Redis look-up.
 
 Each 401 carries ``WWW-Authenticate: Basic realm="Authentication required"``.
 """
@@ -19,6 +22,7 @@ from flask import g, request
 
 from vmpooler.api.errors import unauthorized
 from vmpooler.api.state import settings, tokens
+from vmpooler.api.validation import is_token
 from vmpooler.auth import authenticate
 
 TOKEN_HEADER = "X-AUTH-TOKEN"
@@ -34,10 +38,11 @@ def _validated() -> tuple[str, str]:
         token = request.headers.get(TOKEN_HEADER)
         if token is None:
             raise unauthorized(f"this request needs a token: send one in the {TOKEN_HEADER} header")
-        user = tokens().touch(token.strip())
+        token = token.strip()
+        user = tokens().touch(token) if is_token(token) else None
         if user is None:
             raise unauthorized(f"the token in {TOKEN_HEADER} is not valid")
-        g.vmpooler_token = (token.strip(), user)
+        g.vmpooler_token = (token, user)
     return g.vmpooler_token
 
 
@@ -54,6 +59,15 @@ def current_user() -> str | None:
 
 def require_token() -> str:
     return _validated()[1]
+
+
+def request_token() -> tuple[str, str]:
+    """(token, user) of the request's valid token, else a 401."""
+    return _validated()
+
+
+def is_admin(user: str) -> bool:
+    return user in (settings().config.admin_users or ())
 
 
 def authenticate_basic() -> str:

@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from vmpooler.store.errors import StoreUnavailable
+from vmpooler.store.keys import UnsafeKeyComponent
 
 log = logging.getLogger("vmpooler.api")
 
@@ -45,6 +46,12 @@ def register(app: Flask) -> None:
     def _store_down(error: Exception):
         log.error("Redis is unavailable: %s", error)
         return jsonify({"ok": False, "error": "the service cannot reach its Redis server; try again shortly"}), 503
+
+    @app.errorhandler(UnsafeKeyComponent)
+    def _unsafe_name(error: UnsafeKeyComponent):
+        # The API validates names first; this is the key builders' refusal, should one get through.
+        return jsonify({"ok": False, "error": "a name in this request is not valid: use letters, digits, "
+                                              "'.', '-' and single '_'"}), 400
 
     for failure in StoreUnavailable:
         app.register_error_handler(failure, _store_down)

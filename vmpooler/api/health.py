@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import Schema, fields
 
+from vmpooler.api.auth import TOKEN_HEADER, is_admin, require_token
+from vmpooler.api.errors import ApiError
 from vmpooler.api.state import services, uptime
 from vmpooler.bootstrap import Services
 from vmpooler.domain.timefmt import format_time
@@ -30,7 +32,8 @@ class Health(Schema):
     api = fields.Dict(metadata={"description": "ok, uptime (seconds)"})
     redis = fields.Dict(metadata={"description": "ok"})
     beat = fields.Dict(metadata={"description": "ok, last_tick"})
-    workers = fields.Dict(metadata={"description": "ok, alive (hostnames), last_seen per hostname"})
+    workers = fields.Dict(metadata={"description": "ok, alive (hostnames; a count unless details are shown), "
+                                                   "last_seen per hostname (only with details)"})
 
 
 def register(app: Flask, app_services: Services) -> None:
@@ -68,13 +71,37 @@ def _count_request(metrics: PrometheusMetrics, response: Response) -> Response:
 
 
 def healthcheck():
-    """Whether the API, Redis, beat and the workers are alive; 503 lists what is not.
+    """Whether the API, Redis, beat and the workers are alive; 503 lists what is not. Addresses,
+    hostnames and error texts only with ``healthcheck_details`` or an admin's token.
     ---
     responses: {200: Health, 503: Health}
     """
     body = assess(MonitoringStore(services().redis), time.time())
     body["api"] = {"ok": True, "uptime": round(uptime(), 1)}
-    return jsonify(body), 200 if body["ok"] else 503
+    return jsonify(body if _detailed() else public(body)), 200 if body["ok"] else 503
+
+
+def _detailed() -> bool:
+    """Full details for operators: ``config.healthcheck_details``, or a token of an admin user."""
+    if services().settings.config.healthcheck_details:
+        return True
+    if TOKEN_HEADER not in request.headers:
+        return False
+    try:
+        return is_admin(require_token())
+    except ApiError:
+        return False
+
+
+def public(body: dict) -> dict:
+    """What anyone may see: health flags and ages, but no address, hostname or error text."""
+    shown: dict = {"ok": body["ok"], "reasons": [reason.split(":")[0] for reason in body["reasons"]]}
+    for part in ("api", "redis", "beat"):
+        if part in body:
+            shown[part] = {key: body[part][key] for key in ("ok", "uptime", "last_tick") if key in body[part]}
+    if "workers" in body:
+        shown["workers"] = {"ok": body["workers"]["ok"], "alive": len(body["workers"]["alive"])}
+    return shown
 
 
 def assess(monitoring: MonitoringStore, now: float) -> dict:

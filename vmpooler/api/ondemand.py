@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -15,15 +14,14 @@ from vmpooler.api.naming import naming
 
 # The docstrings name these schemas (see vmpooler.api.openapi).
 from vmpooler.api.ondemand_schemas import OndemandCreated, OndemandMessage, OndemandRequest, OndemandStatus  # noqa: F401
+from vmpooler.api.ownership import require_owner
 from vmpooler.api.state import context
+from vmpooler.api.validation import REQUEST_ID_RULE, check_name, valid_request_id
 from vmpooler.api.vm import parse_spec
 from vmpooler.domain.outcomes import RequestEnd
 from vmpooler.lifecycle.ondemand import create_request, delete_request, view_request
 
 blueprint = Blueprint("ondemand", __name__)
-
-# Client ids end the task members "<alias>:<pool>:<n>:<id>" and must stay one field.
-REQUEST_ID_RE = re.compile(r"^[^\s:,]{1,100}$")
 
 
 def error(status: int, **body) -> ApiError:
@@ -58,6 +56,12 @@ def _token() -> tuple[str | None, str | None]:
 
 def _create(wanted: list[tuple[str, object]], request_id: object, token: str | None, user: str | None):
     ctx = context()
+    for name, _ in wanted:
+        if name not in ctx.settings.pool_names:
+            check_name(name)
+    if request_id is not None and not valid_request_id(request_id):
+        raise error(400, message=REQUEST_ID_RULE)
+    assert request_id is None or isinstance(request_id, str)  # valid_request_id accepts only strings
     bad = [name for name, _ in wanted if name not in ctx.settings.pool_names]
     if bad:
         for name in bad:
@@ -84,8 +88,6 @@ def _create(wanted: list[tuple[str, object]], request_id: object, token: str | N
         raise error(400, message="the request asks for no VMs")
     if request_id is None:
         request_id = str(uuid.uuid4())
-    elif not isinstance(request_id, str) or not REQUEST_ID_RE.match(request_id):
-        raise error(400, message="request_id must be 1 to 100 characters without blanks, ':' or ','")
     if not create_request(ctx, counts, request_id, token, user):
         ctx.metrics.increment("ondemandrequest_generate.duplicaterequests")
         raise error(409, request_id=request_id, message=f"request_id '{request_id}' has already been created")
@@ -123,9 +125,10 @@ def post_ondemand_spec(spec: str):
 def get_ondemand(request_id: str):
     """A request's progress: 202 while provisioning, 200 once ready (with hostnames), failed or deleted.
     ---
-    responses: {200: OndemandStatus, 202: OndemandStatus, 404: OndemandMessage}
+    responses: {200: OndemandStatus, 202: OndemandStatus, 400: OndemandMessage, 404: OndemandMessage}
     """
     ctx = context()
+    _check_request_id(request_id)
     view = view_request(ctx, request_id)
     if view is None:
         raise error(404, message=f"no request found for request_id '{request_id}'")
@@ -158,14 +161,22 @@ def get_ondemand(request_id: str):
     return jsonify(body), 202
 
 
+def _check_request_id(request_id: str) -> None:
+    if not valid_request_id(request_id):
+        raise error(400, message=REQUEST_ID_RULE)
+
+
 @blueprint.delete("/api/v1/ondemandvm/<request_id>")
 def delete_ondemand(request_id: str):
     """Cancel a request: its VMs are returned and no more are provisioned.
     ---
-    responses: {200: OndemandMessage, 401: Error, 404: OndemandMessage}
+    responses: {200: OndemandMessage, 400: OndemandMessage, 401: Error, 403: Error, 404: OndemandMessage}
     """
     _token()
-    outcome = delete_request(context(), request_id)
+    _check_request_id(request_id)
+    ctx = context()
+    require_owner(ctx.store.ondemand.request(request_id), f"request '{request_id}'")
+    outcome = delete_request(ctx, request_id)
     if outcome is RequestEnd.MISSING:
         raise error(404, message=f"no request found for request_id '{request_id}'")
     if outcome is RequestEnd.DELETED:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema, fields
 
 COUNT = fields.Raw(metadata={"oneOf": [{"type": "integer", "minimum": 0},
-                                       {"type": "string", "pattern": r"^\s*\d+\s*$"}]})
+                                       {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}]})
 
 
 class OndemandRequest(Schema):
@@ -15,7 +15,8 @@ class OndemandRequest(Schema):
         additional_properties = COUNT
 
     request_id = fields.String(metadata={"description": "optional; a new UUID when absent. "
-                                                        "No ':', ',' or blanks, at most 100 characters"})
+                                                        "1 to 100 letters, digits, '.' or '-', starting with a "
+                                                        "letter or digit; not a kind of key such as 'token'"})
 
 
 class OndemandCreated(Schema):

@@ -116,6 +116,9 @@ class _Builder:
             operation["responses"][str(code)] = response
         if not operation["responses"]:
             raise ValueError(f"{view.__module__}.{view.__name__}: the docstring lists no responses")
+        # Any route may answer these: a body over max_request_bytes, a rate limit reached.
+        for code in ("413", "429"):
+            operation["responses"].setdefault(code, {"description": "Error", "content": self.content("Error", view)})
         return operation
 
     def build(self, app: Flask) -> dict:

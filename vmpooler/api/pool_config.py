@@ -23,6 +23,7 @@ from vmpooler.api.pool_config_schemas import (  # noqa: F401 (named by the docst
     PoolTemplateUndo,
 )
 from vmpooler.api.state import context
+from vmpooler.api.validation import ascii_int, check_name
 from vmpooler.lifecycle import pool_config
 
 blueprint = Blueprint("pool_config", __name__)
@@ -50,8 +51,8 @@ def _size(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        return ascii_int(value, signed=True)
     return None
 
 
@@ -71,6 +72,7 @@ def _undo(undo_change, pool: str, label: str):
     """Undo an override: ``<label>_before_reset`` / ``_before_overrides``, 201 if it changed."""
     _allowed()
     if context().settings.pool(pool) is None:
+        check_name(pool)
         raise error(404)
     undo = _serialised(undo_change, pool)
     body = {"ok": True, f"{label}_before_reset": undo.current, f"{label}_before_overrides": undo.configured}
@@ -155,7 +157,7 @@ def post_clonetarget():
 def delete_poolsize(pool: str):
     """Undo a size override: back to the configured size (201 if it changed).
     ---
-    responses: {200: PoolSizeUndo, 201: PoolSizeUndo, 401: Error, 403: Error, 404: Error, 405: Error,
+    responses: {200: PoolSizeUndo, 201: PoolSizeUndo, 400: Error, 401: Error, 403: Error, 404: Error, 405: Error,
                 503: Error}
     """
     return _undo(pool_config.undo_size, pool, "pool_size")
@@ -165,8 +167,8 @@ def delete_poolsize(pool: str):
 def delete_pooltemplate(pool: str):
     """Undo a template override: back to the configured template (201 if it changed).
     ---
-    responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 401: Error, 403: Error, 404: Error, 405: Error,
-                503: Error}
+    responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 400: Error, 401: Error, 403: Error, 404: Error,
+                405: Error, 503: Error}
     """
     return _undo(pool_config.undo_template, pool, "template")
 

@@ -10,7 +10,7 @@ class PoolSizeRequest(Schema):
 
     class Meta:
         additional_properties = fields.Raw(metadata={"oneOf": [
-            {"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\s*[+]?\d+\s*$"}]})
+            {"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\s*[+]?[0-9]+\s*$"}]})
 
 
 class PoolTemplateRequest(Schema):

@@ -1,21 +1,24 @@
 """``request_logger``: one line per request, as the original's RequestLogger wrote it.
 
 The original logged the response body (what the client received). JSON bodies
-are logged on one line with token values masked, so that a log file does not hand out
-credentials; other bodies (the dashboard page, its scripts) by type and size.
+are logged on one line; other bodies (the dashboard page, its scripts) by type and size.
+Token values are masked wherever they appear (the request's token, ``/token/<t>`` paths,
+token list bodies whose keys are tokens) and control characters are escaped, so a
+crafted path or body cannot hand out credentials or write a line of its own
+(see ``vmpooler.log_safety``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 
 from flask import Flask, Response, request
 
-log = logging.getLogger("vmpooler.api")
+from vmpooler.api.auth import TOKEN_HEADER
+from vmpooler.log_safety import clean
 
-_TOKEN_VALUE = re.compile(r'("token"\s*:\s*")[^"]*(")')
+log = logging.getLogger("vmpooler.api")
 
 
 def register(app: Flask) -> None:
@@ -23,14 +26,15 @@ def register(app: Flask) -> None:
 
 
 def log_request(response: Response) -> Response:
+    secrets = [request.headers.get(TOKEN_HEADER, "").strip()]
     log.info("[ ] API: Method: %s, Status: %s, Path: %s, Body: %s",
-             request.method, response.status_code, request.path, _body(response))
+             clean(request.method), response.status_code, clean(request.path, secrets),
+             clean(_body(response), secrets))
     return response
 
 
 def _body(response: Response) -> str:
     if response.is_json and not response.is_streamed:
         # One line per request: the pretty-printed body is logged compactly.
-        text = json.dumps(response.get_json(silent=True), ensure_ascii=False, separators=(", ", ": "))
-        return _TOKEN_VALUE.sub(r"\1<masked>\2", text)
+        return json.dumps(response.get_json(silent=True), ensure_ascii=False, separators=(", ", ": "))
     return f"<{response.mimetype or 'no content type'}, {response.content_length or 0} bytes>"

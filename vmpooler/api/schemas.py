@@ -15,10 +15,10 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields
 
 from vmpooler.api.errors import ApiError
+from vmpooler.api.validation import ascii_int
 
 MAX_VMS_PER_POOL = 100
 MAX_LIFETIME_HOURS = 24 * 365 * 10
-MAX_BODY_BYTES = 64 * 1024
 HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.I)
 TAG_NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -26,13 +26,13 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def whole_number(value: Any) -> int | None:
-    """An int from an int or a string of digits (surrounding blanks allowed), else None."""
+    """An int from an int or a string of ASCII digits (surrounding blanks allowed), else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        return ascii_int(value)
     return None
 
 
@@ -41,7 +41,7 @@ class Count(fields.Field):
 
     def __init__(self, **kwargs):
         metadata = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_VMS_PER_POOL},
-                              {"type": "string", "pattern": r"^\s*\d+\s*$"}]}
+                              {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}]}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -60,7 +60,7 @@ class Lifetime(fields.Field):
 
     def __init__(self, **kwargs):
         metadata = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_LIFETIME_HOURS},
-                              {"type": "string", "pattern": r"^\s*\d+\s*$"}]}
+                              {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}]}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -137,9 +137,10 @@ class ModifyVmRequest(Schema):
 
 
 def parse_json_body(raw: bytes, empty: Any = None) -> Any:
-    """The request body as JSON whatever its content type (clients send JSON as a form)."""
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    """The request body as JSON whatever its content type (clients send JSON as a form).
+
+    Its size is bounded before it is read (see ``vmpooler.api.body_limit``).
+    """
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
         if empty is not None:

@@ -1,7 +1,8 @@
 """``/token``: API tokens, created and listed with HTTP Basic credentials.
 
 Without an ``auth`` section there are no tokens and every route here is a 404.
-Tokens never expire; any authenticated user may delete any token (as 1.3.0).
+Tokens never expire. Only a token's owner, or one of ``admin_users``, may delete it
+(1.3.0 let any authenticated user delete any token).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from flask import Blueprint, jsonify
 
 from vmpooler.api.auth import auth_enabled, authenticate_basic
 from vmpooler.api.errors import ApiError
+from vmpooler.api.ownership import require_token_owner
 from vmpooler.api.state import context, meta, tokens
+from vmpooler.api.validation import check_token
 
 blueprint = Blueprint("tokens", __name__)
 
@@ -53,10 +56,10 @@ def create_token():
 def get_token(token: str):
     """A token's user and times, and the VMs checked out with it (no credentials needed).
     ---
-    responses: {200: TokenInfo, 404: Error}
+    responses: {200: TokenInfo, 400: Error, 404: Error}
     """
     _auth_configured()
-    fields = tokens().get(token)
+    fields = tokens().get(check_token(token))
     if not fields:
         raise ApiError(404, "no such token")
     details: dict = dict(fields)
@@ -68,13 +71,17 @@ def get_token(token: str):
 
 @blueprint.delete("/api/v1/token/<token>")
 def delete_token(token: str):
-    """Delete a token (HTTP Basic).
+    """Delete one of the caller's tokens (HTTP Basic; admins may delete any token).
     ---
-    responses: {200: Ok, 401: Error, 404: Error}
+    responses: {200: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     _auth_configured()
-    authenticate_basic()
+    user = authenticate_basic()
+    fields = tokens().get(check_token(token))
+    if not fields:
+        # As 1.3.0: an unknown token is a 401.
+        raise ApiError(401, "no such token")
+    require_token_owner(fields, user)
     if not tokens().delete(token):
-        # 1.3.0 answered 401 here; a missing token is a 404.
-        raise ApiError(404, "no such token")
+        raise ApiError(401, "no such token")
     return jsonify({"ok": True})

@@ -12,11 +12,14 @@ from vmpooler.api import schemas
 from vmpooler.api.auth import auth_enabled, current_token, current_user, require_token
 from vmpooler.api.errors import ApiError
 from vmpooler.api.naming import Naming, naming
+from vmpooler.api.ownership import require_owner
 from vmpooler.api.state import api_version, context, meta
+from vmpooler.api.validation import check_name
 from vmpooler.api.vm_view import vm_details
 from vmpooler.domain.timefmt import now, today
 from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
 from vmpooler.settings import Settings
+from vmpooler.store.vm_meta import TagLimits, TooManyTags
 
 log = logging.getLogger("vmpooler.api")
 
@@ -52,6 +55,9 @@ def usage(operation: str, pool: str, user: str | None) -> None:
 def checkout_response(wanted: list[tuple[str, int]]):
     ctx = context()
     settings = ctx.settings
+    for name, _ in wanted:
+        if name not in settings.pool_names:
+            check_name(name)
     unknown = [name for name, _ in wanted if name not in settings.pool_names]
     if unknown:
         for name in unknown:
@@ -129,15 +135,18 @@ def get_vm(hostname: str):
 
 @blueprint.put("/api/v1/vm/<hostname>")
 def put_vm(hostname: str):
-    """Set a VM's lifetime (hours since checkout; needs a token when auth is on) and tags.
+    """Set a VM's lifetime (hours since checkout; needs a token when auth is on) and tags (bounded by
+    ``max_tags_per_vm`` and ``max_tags_bytes``). A VM checked out with a token: its owner's or an admin's token.
     ---
     body: ModifyVmRequest
-    responses: {200: Ok, 400: Error, 401: Error, 404: Error}
+    responses: {200: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     ctx = context()
     name = short_hostname(hostname, ctx.settings)
-    if not meta().exists(name):
+    fields = ctx.store.vm(name)
+    if not fields:
         raise ApiError(404, f"no VM named '{name}'")
+    require_owner(fields, f"VM '{name}'")
     body = schemas.json_object(request.get_data())
     if "lifetime" in body and auth_enabled():
         require_token()
@@ -154,7 +163,13 @@ def put_vm(hostname: str):
     tags = _filtered_tags(values.get("tags") or {}, failures)
     if failures:
         raise ApiError(400, " ".join(failures), failure=failures)
-    if not meta().update(name, values.get("lifetime"), tags, today()):
+    config = ctx.settings.config
+    try:
+        updated = meta().update(name, values.get("lifetime"), tags, today(),
+                                TagLimits(config.max_tags_per_vm, config.max_tags_bytes))
+    except TooManyTags as exc:
+        raise ApiError(400, str(exc), failure=[str(exc)]) from None
+    if not updated:
         raise ApiError(404, f"no VM named '{name}'")
     return jsonify({"ok": True})
 
@@ -199,17 +214,17 @@ def _apply_filter(pattern: str, value: str) -> str:
 
 @blueprint.delete("/api/v1/vm/<hostname>")
 def delete_vm(hostname: str):
-    """Give a running VM back; it is destroyed. Needs the token it was checked out with, if any.
+    """Give a running VM back; it is destroyed. A VM checked out with a token needs a token of its
+    owner (or of an admin).
     ---
-    responses: {200: Ok, 400: Error, 401: Error, 404: Error}
+    responses: {200: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     ctx = context()
     name = short_hostname(hostname, ctx.settings)
     fields = ctx.store.vm(name)
     if not fields:
         raise ApiError(404, f"no VM named '{name}'")
-    if fields.get("token:token"):
-        require_token()
+    require_owner(fields, f"VM '{name}'")
     pool = fields.get("template", "")
     if not pool or not ctx.store.complete_running(pool, name):
         ctx.metrics.increment("delete.failed")

@@ -14,7 +14,9 @@ from flask import Blueprint, jsonify
 from vmpooler.api import schemas
 from vmpooler.api.auth import auth_enabled, require_token
 from vmpooler.api.errors import ApiError
+from vmpooler.api.ownership import require_owner
 from vmpooler.api.state import context
+from vmpooler.api.validation import ascii_int, shown
 from vmpooler.api.vm import short_hostname
 from vmpooler.store.tokens import new_token
 
@@ -24,6 +26,7 @@ MAX_DISK_GB = 2048
 
 
 def _vm(hostname: str) -> tuple[str, dict[str, str]]:
+    """The VM's name and hash; its owner's (or an admin's) token when it was checked out with one."""
     if auth_enabled():
         require_token()
     ctx = context()
@@ -31,6 +34,7 @@ def _vm(hostname: str) -> tuple[str, dict[str, str]]:
     fields = ctx.store.vm(name)
     if not fields or fields.get("destroy"):
         raise ApiError(404, f"no VM named '{name}'")
+    require_owner(fields, f"VM '{name}'")
     return name, fields
 
 
@@ -38,20 +42,21 @@ def _vm(hostname: str) -> tuple[str, dict[str, str]]:
 def add_disk(hostname: str, size: str):
     """Attach a new disk of ``size`` GB (1 to 2048); the VM's ``disk`` list shows it once attached.
     ---
-    responses: {202: DiskQueued, 400: Error, 401: Error, 404: Error}
+    responses: {202: DiskQueued, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     name, _ = _vm(hostname)
-    if not size.isdigit() or not 0 < int(size) <= MAX_DISK_GB:
-        raise ApiError(400, f"the disk size must be a whole number of GB from 1 to {MAX_DISK_GB}, got '{size}'")
-    context().dispatch.create_disk(name, str(int(size)))
-    return jsonify({"ok": True, name: {"disk": f"+{int(size)}gb"}}), 202
+    gb = ascii_int(size) if size == size.strip() else None
+    if gb is None or not 0 < gb <= MAX_DISK_GB:
+        raise ApiError(400, f"the disk size must be a whole number of GB from 1 to {MAX_DISK_GB}, got {shown(size)}")
+    context().dispatch.create_disk(name, str(gb))
+    return jsonify({"ok": True, name: {"disk": f"+{gb}gb"}}), 202
 
 
 @blueprint.post("/api/v1/vm/<hostname>/snapshot")
 def snapshot(hostname: str):
     """Take a snapshot; its name is returned and listed in the VM's ``snapshots`` once taken.
     ---
-    responses: {202: SnapshotQueued, 400: Error, 401: Error, 404: Error}
+    responses: {202: SnapshotQueued, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     name, _ = _vm(hostname)
     snapshot_name = new_token()
@@ -63,7 +68,7 @@ def snapshot(hostname: str):
 def revert(hostname: str, snapshot_name: str):
     """Revert the VM to one of its snapshots.
     ---
-    responses: {202: Ok, 400: Error, 401: Error, 404: Error}
+    responses: {202: Ok, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     name, fields = _vm(hostname)
     if not schemas.SNAPSHOT_RE.match(snapshot_name) or not fields.get(f"snapshot:{snapshot_name}"):

@@ -18,7 +18,7 @@ def _hours(delta: timedelta) -> float:
 
 def _lifetime(fields: Mapping[str, str], default: int | None) -> int:
     value = (fields.get("lifetime") or "").strip()
-    hours = int(value) if value.isdigit() else int(default or 0)
+    hours = int(value) if value.isascii() and value.isdigit() else int(default or 0)
     # Another writer of the hash could store anything; keep dates computable.
     return min(hours, MAX_HOURS)
 

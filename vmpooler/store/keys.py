@@ -7,9 +7,37 @@ ready order, the dummy provider's inventory) are marked as such.
 
 from __future__ import annotations
 
+import re
+
 from vmpooler.domain.states import State
 
 PREFIX = "vmpooler__"
+SEPARATOR = "__"
+
+# Letters, digits, '.' and '-', with single '_' only between them: no separator ('__'), no
+# component that could merge with one ('a_' + '__' + 'b' == 'a' + '__' + '_b'), no glob
+# character (* ? [ ]), no blank, control or non-ASCII character, no ':' (the on-demand
+# task members use it as their field separator).
+_SAFE_COMPONENT = re.compile(r"[A-Za-z0-9.-]+(?:_[A-Za-z0-9.-]+)*")
+MAX_COMPONENT_LENGTH = 255
+
+
+class UnsafeKeyComponent(ValueError):
+    """A key name would be built from a string that could reach another key."""
+
+
+def is_safe_component(value: object) -> bool:
+    return (isinstance(value, str) and len(value) <= MAX_COMPONENT_LENGTH
+            and _SAFE_COMPONENT.fullmatch(value) is not None)
+
+
+def safe(value: str) -> str:
+    """``value`` if it may be part of a key name, else :class:`UnsafeKeyComponent`."""
+    if not is_safe_component(value):
+        raise UnsafeKeyComponent(f"refusing {value!r} as part of a Redis key name: only letters, digits, "
+                                 f"'.', '-' and single '_' between them are allowed (at most "
+                                 f"{MAX_COMPONENT_LENGTH} characters)")
+    return value
 
 
 _STATE_NAMES = {state: state.value for state in State}
@@ -19,22 +47,26 @@ def state_set(state: State, pool: str) -> str:
     """``vmpooler__{pending,ready,running,completed,discovered,migrating}__<pool>`` (SET)."""
     # A lookup rather than an f-string of the enum (which formats as "State.READY"); a string
     # that names no state is a KeyError.
-    return f"{PREFIX}{_STATE_NAMES[state]}__{pool}"
+    return f"{PREFIX}{_STATE_NAMES[state]}__{safe(pool)}"
+
+
+VM_PREFIX = f"{PREFIX}vm__"
+"""What ``vm(name)`` puts before the name (for scripts that build the key of the VM they pick)."""
 
 
 def vm(name: str) -> str:
     """Per-VM metadata HASH."""
-    return f"{PREFIX}vm__{name}"
+    return f"{VM_PREFIX}{safe(name)}"
 
 
 def active(pool: str) -> str:
     """HASH vm -> checkout time; the lifetime clock of running VMs."""
-    return f"{PREFIX}active__{pool}"
+    return f"{PREFIX}active__{safe(pool)}"
 
 
 def empty(pool: str) -> str:
     """STRING "true" while the pool has no ready VM."""
-    return f"{PREFIX}empty__{pool}"
+    return f"{PREFIX}empty__{safe(pool)}"
 
 
 LASTBOOT = f"{PREFIX}lastboot"
@@ -43,7 +75,7 @@ POOLS = f"{PREFIX}pools"
 
 def pool(name: str) -> str:
     """HASH of a pool's configuration, written at start."""
-    return f"{PREFIX}pool__{name}"
+    return f"{PREFIX}pool__{safe(name)}"
 
 
 CLONE_COUNTER = f"{PREFIX}tasks__clone"
@@ -67,41 +99,63 @@ PROVISIONING_PROCESSING = f"{PREFIX}provisioning__processing"
 ODCREATE_TASK = f"{PREFIX}odcreate__task"
 
 
+# The first component of every key this module builds. An on-demand request's VM sets are
+# ``vmpooler__<request id>__<alias>__<pool>`` (1.3.0's layout), so a request id equal to one of
+# these would put its sets among another kind of key (``token`` among the tokens, for one).
+NAMESPACES = frozenset({
+    "pending", "ready", "running", "completed", "discovered", "migrating", "vm", "active", "empty",
+    "lastboot", "pools", "pool", "tasks", "migration", "config", "poolreset", "template",
+    "provisioning", "odcreate", "odrequest", "boot", "clone", "tag", "token", "ready_order", "lock",
+    "check", "dummy", "ondemand", "prometheus", "health", "ratelimit",
+})
+
+
+def request_id_component(request_id: str) -> str:
+    """``request_id`` if it may name an on-demand request's keys (see ``NAMESPACES``)."""
+    if safe(request_id).lower() in NAMESPACES:
+        raise UnsafeKeyComponent(f"refusing {request_id!r} as an on-demand request id: it names a kind of key")
+    return request_id
+
+
 def odrequest(request_id: str) -> str:
-    return f"{PREFIX}odrequest__{request_id}"
+    return f"{PREFIX}odrequest__{request_id_component(request_id)}"
 
 
 def request_vms(request_id: str, alias: str, pool_name: str) -> str:
     """SET of the VMs allocated to an on-demand request for one alias and pool."""
-    return f"{PREFIX}{request_id}__{alias}__{pool_name}"
+    return f"{PREFIX}{request_id_component(request_id)}__{safe(alias)}__{safe(pool_name)}"
 
 
 def boot_stats(day: str) -> str:
     """HASH ``<pool>:<vm>`` -> seconds from clone start to ready, one per day."""
-    return f"{PREFIX}boot__{day}"
+    return f"{PREFIX}boot__{safe(day)}"
 
 
 def clone_stats(day: str) -> str:
     """HASH ``<pool>:<vm>`` -> seconds taken by the provider's clone."""
-    return f"{PREFIX}clone__{day}"
+    return f"{PREFIX}clone__{safe(day)}"
 
 
 def tag_stats(day: str) -> str:
-    return f"{PREFIX}tag__{day}"
+    return f"{PREFIX}tag__{safe(day)}"
+
+
+TAG_STATS_PATTERN = f"{PREFIX}tag__*"
 
 
 def token(value: str) -> str:
-    return f"{PREFIX}token__{value}"
+    return f"{PREFIX}token__{safe(value)}"
 
 
-TOKEN_PATTERN = f"{PREFIX}token__*"
+TOKEN_PREFIX = f"{PREFIX}token__"
+TOKEN_PATTERN = f"{TOKEN_PREFIX}*"
 
 # ---- Keys added by this port (not shared with the Ruby service) ----
 
 
 def ready_order(pool_name: str) -> str:
     """ZSET vm -> epoch it became ready: hands out the oldest ready VM first."""
-    return f"{PREFIX}ready_order__{pool_name}"
+    return f"{PREFIX}ready_order__{safe(pool_name)}"
 
 
 CLONE_SLOTS = f"{PREFIX}tasks__clone__slots"
@@ -116,32 +170,32 @@ CLONE_WAITING = f"{PREFIX}tasks__clone__waiting"
 
 def vm_lock(name: str) -> str:
     """Lease held while a task works on a VM (clone, check, destroy)."""
-    return f"{PREFIX}lock__vm__{name}"
+    return f"{PREFIX}lock__vm__{safe(name)}"
 
 
 def pool_lock(name: str) -> str:
     """Lease held while one check or repopulation of a pool runs."""
-    return f"{PREFIX}lock__pool__{name}"
+    return f"{PREFIX}lock__pool__{safe(name)}"
 
 
 def pool_check_state(name: str) -> str:
     """HASH with the adaptive check delay of a pool (``delay``, ``next``, ``ready``)."""
-    return f"{PREFIX}check__{name}"
+    return f"{PREFIX}check__{safe(name)}"
 
 
 def dummy_inventory(provider: str, pool_name: str) -> str:
     """HASH vm -> JSON record: the dummy provider's 'hypervisor'."""
-    return f"{PREFIX}dummy__{provider}__{pool_name}"
+    return f"{PREFIX}dummy__{safe(provider)}__{safe(pool_name)}"
 
 
 def dummy_pools(provider: str) -> str:
     """SET of the pools a dummy provider instance holds VMs for."""
-    return f"{PREFIX}dummy__{provider}__pools"
+    return f"{PREFIX}dummy__{safe(provider)}__pools"
 
 
 def config_lock(pool_name: str) -> str:
     """Lease serialising runtime configuration changes of one pool across the fleet."""
-    return f"{PREFIX}lock__config__{pool_name}"
+    return f"{PREFIX}lock__config__{safe(pool_name)}"
 
 
 ONDEMAND_LOCK = f"{PREFIX}lock__ondemand"
@@ -166,3 +220,6 @@ HEALTH_BEAT = f"{PREFIX}health__beat"
 
 HEALTH_WORKERS = f"{PREFIX}health__workers"
 """HASH Celery worker hostname -> epoch seconds it was last seen alive."""
+
+RATE_LIMIT_PREFIX = f"{PREFIX}ratelimit"
+"""Prefix of the API's rate-limit counters (written by the ``limits`` library, shared by every API process)."""

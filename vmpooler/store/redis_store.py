@@ -142,7 +142,7 @@ class RedisStore:
         vm = self._checkout(
             keys=[keys.state_set(State.READY, pool), keys.state_set(State.RUNNING, pool), keys.ready_order(pool),
                   keys.state_set(State.MIGRATING, pool), keys.active(pool)],
-            args=[format_time(), keys.vm(""), json.dumps(flat)],
+            args=[format_time(), keys.VM_PREFIX, json.dumps(flat)],
         )
         return vm or None
 

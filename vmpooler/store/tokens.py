@@ -62,6 +62,6 @@ class TokenStore:
         pipe = self.r.pipeline(transaction=False)
         for name in names:
             pipe.hgetall(name)
-        prefix_len = len(keys.token(""))
+        prefix_len = len(keys.TOKEN_PREFIX)
         return {name[prefix_len:]: fields for name, fields in zip(names, pipe.execute())
                 if fields.get("user") == user}

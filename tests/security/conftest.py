@@ -1,0 +1,32 @@
+"""Fixtures of the multi-user safety tests: the API fixtures plus a Redis state snapshot."""
+
+from __future__ import annotations
+
+import json
+
+from tests.api.conftest import Api, POOLS, api, auth_api, basic, make_api  # noqa: F401 (fixtures and helpers)
+from vmpooler.store import keys
+
+
+def redis_state(redis) -> dict:
+    """Every key with its type and value, except the rate-limit counters and tokens' ``last``
+    field (recording a token's use is not a change a refused request may not make)."""
+    state = {}
+    for key in sorted(redis.keys("*")):
+        if key.startswith(keys.RATE_LIMIT_PREFIX):
+            continue
+        kind = redis.type(key)
+        if kind == "string":
+            value = redis.get(key)
+        elif kind == "hash":
+            value = redis.hgetall(key)
+            if key.startswith(keys.TOKEN_PREFIX):
+                value.pop("last", None)
+        elif kind == "set":
+            value = sorted(redis.smembers(key))
+        elif kind == "zset":
+            value = redis.zrange(key, 0, -1, withscores=True)
+        else:
+            value = redis.lrange(key, 0, -1)
+        state[key] = json.dumps(value, sort_keys=True)
+    return state

@@ -1,0 +1,81 @@
+"""Rate limits of the API (Flask-Limiter), counted in the service's Redis so that every API
+process shares them.
+
+* ``config.failed_auth_rate_limit`` (default ``10 per minute``): failed authentications per
+  client address. Only requests that carry credentials (``X-AUTH-TOKEN`` or ``Authorization``)
+  are checked, and only their 401s are counted; once over the limit every credentialed
+  request from that address is a 429, right or wrong credentials alike, until the window ends.
+* ``config.token_rate_limit`` (default none): requests per token, every route.
+
+A refused request is a 429 JSON body with ``Retry-After`` (seconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from typing import Callable
+
+from flask import Flask, jsonify, request
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+
+from vmpooler.api.auth import TOKEN_HEADER
+from vmpooler.api.validation import is_token
+from vmpooler.bootstrap import Services
+from vmpooler.store import keys
+
+FIXED_WINDOW = "fixed-window"
+"""One counter per key and window: the cheapest check (a GET) on the request path."""
+
+
+def storage(services: Services) -> tuple[str, dict]:
+    """(URI, options) of the limiter's storage: the service's own Redis connection pool, so the
+    limits follow whatever the ``redis`` settings say (address, password, TLS, Sentinel...)."""
+    return "redis://", {"connection_pool": services.redis.connection_pool, "key_prefix": keys.RATE_LIMIT_PREFIX}
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _sends_credentials() -> bool:
+    return TOKEN_HEADER in request.headers or "Authorization" in request.headers
+
+
+def _token() -> str | None:
+    token = (request.headers.get(TOKEN_HEADER) or "").strip()
+    return token if is_token(token) else None
+
+
+def _token_key() -> str:
+    # A digest: the counters' key names do not hold the token itself.
+    return hashlib.sha256((_token() or "").encode()).hexdigest()[:32]
+
+
+def register(app: Flask, services: Services) -> Limiter | None:
+    config = services.settings.config
+    limits: list[str | Callable[[], str] | ApplicationLimit] = []
+    if config.failed_auth_rate_limit:
+        limits.append(ApplicationLimit(config.failed_auth_rate_limit, key_function=_client_address,
+                                       scope="failed-auth", exempt_when=lambda: not _sends_credentials(),
+                                       deduct_when=lambda response: response.status_code == 401,
+                                       error_message="too many failed authentications from this address"))
+    if config.token_rate_limit:
+        limits.append(ApplicationLimit(config.token_rate_limit, key_function=_token_key, scope="token",
+                                       exempt_when=lambda: _token() is None,
+                                       error_message="too many requests with this token"))
+    if not limits:
+        return None
+    uri, options = storage(services)
+    limiter = Limiter(_client_address, app=app, application_limits=limits, strategy=FIXED_WINDOW,
+                      storage_uri=uri, storage_options=options, headers_enabled=False)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(error: RateLimitExceeded):
+        current = limiter.current_limit
+        wait = math.ceil(current.reset_at - time.time()) if current is not None else 60
+        return (jsonify({"ok": False, "error": f"{error.description}; try again in {max(wait, 1)} seconds"}), 429,
+                {"Retry-After": str(max(wait, 1))})
+
+    return limiter
