@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.conftest import serve
-from tests.security.conftest import redis_state
+from tests.harness.service import serve
+from tests.harness.snapshots import redis_state
 
 UNICODE_DIGITS = ["\u00b2", "\u0663", "\uff11", "1\u00b2", "\u0663\u0663"]
 

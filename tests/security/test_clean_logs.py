@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
+from tests.harness.api import basic
 from tests.helpers import RecordingDispatcher, make_settings
-from tests.security.conftest import basic
 from vmpooler.api import create_app
 from vmpooler.bootstrap import Services
 from vmpooler.log_safety import clean

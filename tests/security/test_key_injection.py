@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.security.conftest import basic, redis_state
+from tests.harness.api import basic
+from tests.harness.snapshots import redis_state
 from vmpooler.api.state import context
 from vmpooler.lifecycle.ondemand import process
 from vmpooler.store import keys

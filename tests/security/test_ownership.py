@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.security.conftest import basic, redis_state
+from tests.harness.api import basic
+from tests.harness.snapshots import redis_state
 from vmpooler.store import keys
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import basic
+from tests.harness.api import basic
 
 
 def _too_many(reply) -> int:

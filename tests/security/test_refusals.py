@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.security.conftest import basic, redis_state
+from tests.harness.api import basic
+from tests.harness.snapshots import redis_state
 
 CHECKOUT = "2026-01-10 08:00:00 +0000"
 

@@ -6,6 +6,7 @@ import inspect
 
 import pytest
 
+from vmpooler.domain.states import State
 from vmpooler.store import keys
 
 HOSTILE = ["", "a__b", "__", "a*", "*", "a?", "[ab]", "a]", "a b", "a\nb", "a\x00", "_a", "a_", "a___b",
@@ -17,9 +18,11 @@ BUILDERS = [(name, function) for name, function in inspect.getmembers(keys, insp
                                                                         "request_id_component")]
 
 
-def _call(function, value: str, position: int) -> str:
+def _call(function, value, position: int) -> str:
     count = len(inspect.signature(function).parameters)
-    args = ["ok"] * count
+    args: list = ["ok"] * count
+    if function is keys.state_set:
+        args[0] = State.READY
     args[position] = value
     return function(*args)
 
@@ -27,6 +30,12 @@ def _call(function, value: str, position: int) -> str:
 @pytest.mark.parametrize("name,function", BUILDERS, ids=[name for name, _ in BUILDERS])
 def test_every_builder_refuses_hostile_components_in_every_position(name, function):
     for position in range(len(inspect.signature(function).parameters)):
+        if function is keys.state_set and position == 0:
+            # The state is a State, never a string (one that names no state is a KeyError).
+            for value in HOSTILE:
+                with pytest.raises(KeyError):
+                    _call(function, value, position)
+            continue
         for value in HOSTILE:
             with pytest.raises(keys.UnsafeKeyComponent):
                 _call(function, value, position)
@@ -45,7 +54,7 @@ def test_every_kind_of_key_is_a_reserved_namespace(name, function):
     """An on-demand request id may never equal the first component of another kind of key."""
     if name == "request_vms":
         return
-    key = function("ready", "ok") if name == "state_set" else _call(function, "ok", 0)
+    key = _call(function, "ok", 1 if name == "state_set" else 0)
     assert key.startswith(keys.PREFIX)
     assert key[len(keys.PREFIX):].split("__")[0] in keys.NAMESPACES
 

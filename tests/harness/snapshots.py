@@ -1,10 +1,9 @@
-"""Fixtures of the multi-user safety tests: the API fixtures plus a Redis state snapshot."""
+"""A comparable snapshot of everything in Redis, to prove a refused request changed nothing."""
 
 from __future__ import annotations
 
 import json
 
-from tests.api.conftest import Api, POOLS, api, auth_api, basic, make_api  # noqa: F401 (fixtures and helpers)
 from vmpooler.store import keys
 
 
