@@ -181,7 +181,7 @@ def cmd_run(args) -> int:
             return 0
         log.info("[ ] vmpooler is running: API on %s/ (Ctrl-C stops everything)", local_url(args.host, args.port))
         return supervise(children, stopper)
-    except StartError as exc:
+    except (StartError, runstate.EmbeddedRedisError, OSError) as exc:
         raise CliError(str(exc)) from None
     finally:
         if children is not None:
@@ -203,9 +203,10 @@ def _check_redis(settings: Settings) -> None:
 
 def _start_children(children: Children, args, settings: Settings) -> None:
     worker_options = [] if args.concurrency is None else ["--concurrency", str(args.concurrency)]
-    # The worker and gunicorn stop at once (unfinished tasks go back to the queue) when run is killed.
+    # When run is killed: gunicorn stops at once; the worker is killed (its task processes follow it,
+    # unfinished tasks go back to the queue), as its shutdown could wait on the Redis that goes too.
     children.start("api", _gunicorn(args, settings.config.logfile, args.access_log, "warning"), signal.SIGQUIT)
-    children.start("worker", _celery("worker", worker_options, args.banner), signal.SIGQUIT)
+    children.start("worker", _celery("worker", worker_options, args.banner), signal.SIGKILL)
     children.start("beat", _celery("beat", [], args.banner), signal.SIGTERM)
 
 

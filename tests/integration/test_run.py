@@ -9,6 +9,7 @@ import signal
 import pytest
 import requests
 
+from tests.helpers import wait_for
 from tests.integration.cli_harness import FAST_CONFIG, LINE, REPO, User, all_gone, free_port, wait_running
 
 pytestmark = pytest.mark.integration
@@ -40,6 +41,18 @@ def test_run_anywhere_records_its_redis_and_a_clean_stop_leaves_only_data(user):
         assert [line.split()[0] for line in status.stdout.splitlines()[1:]] == [
             "debian-12-x86_64", "centos-9-x86_64", "win-2022-x86_64"]
 
+        # So does the API, started apart with no Redis of its own.
+        api_port = free_port()
+        api = user.start("api", "--port", str(api_port), "--workers", "1")
+        try:
+            api.wait_output("Booting worker")
+            pools = wait_for(lambda: _status(api_port), timeout=60, interval=0.2, message="the second API")["pools"]
+            assert set(pools) == {"debian-12-x86_64", "centos-9-x86_64", "win-2022-x86_64"}
+        finally:
+            api.signal(signal.SIGTERM)
+            api.process.wait(timeout=30)
+            api.close()
+
         # One line format from every process; no Celery banner; no access log by default.
         assert all(LINE.match(line) for line in output.splitlines()), output
         assert "celery@" not in output and "GET /api/v1" not in output
@@ -58,6 +71,13 @@ def test_run_anywhere_records_its_redis_and_a_clean_stop_leaves_only_data(user):
     assert list(user.tmp.iterdir()) == []
     stopped = user.command("status")
     assert stopped.returncode == 1 and "no vmpooler run is running" in stopped.stderr
+
+
+def _status(port: int) -> dict | None:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=5).json()
+    except (requests.RequestException, ValueError):
+        return None
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
