@@ -13,7 +13,7 @@ from vmpooler.lifecycle.context import Context, Dispatcher, effective_pool
 from vmpooler.metrics import Metrics, make_metrics
 from vmpooler.providers import registry
 from vmpooler.providers.base import Provider, ProviderDeps
-from vmpooler.settings import ConfigError, Settings, load_settings, with_pools
+from vmpooler.settings import Settings, load_settings, with_pools
 from vmpooler.store.connection import make_client, redis_url
 from vmpooler.store.provider_state import ProviderState
 from vmpooler.store.redis_store import RedisStore

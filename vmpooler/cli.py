@@ -17,7 +17,6 @@ from vmpooler.cli_run import supervise, wait_until_answering
 from vmpooler.cli_status import RedisUnreachable, status_table
 from vmpooler.logs import ACCESS_LOG_FORMAT, configure_logging
 from vmpooler.settings import CONFIG_SEARCH_ORDER, ConfigError, Settings
-from vmpooler.store.connection import redis_url
 from vmpooler.store.monitoring import MonitoringStore
 
 QUEUES = "pools,provision,vmops"
@@ -164,7 +163,6 @@ def cmd_run(args) -> int:
     try:
         check_port_free(args.host, args.port)
         if _redis_configured(settings):
-            url = redis_url(settings.redis)
             _check_redis(settings)
         else:
             running = runstate.read_state(directory)
@@ -175,7 +173,7 @@ def cmd_run(args) -> int:
             url = embedded.start(preexec_fn=die_with_parent(signal.SIGTERM))
             runstate.write_state(directory, runstate.RunState(os.getpid(), url, local_url(args.host, args.port)))
             log.info("[ ] no Redis configured: started an embedded Redis at %s (data in %s)", url, embedded.data_dir)
-        children = Children(_child_env(settings, {"REDIS_URL": url} if embedded else {}))
+        children = Children(_child_env(settings, {"REDIS_URL": embedded.url} if embedded else {}))
         _start_children(children, args, settings)
         if not wait_until_answering(children, local_url(args.host, args.port), stopper):
             return 0
