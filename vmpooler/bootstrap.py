@@ -13,7 +13,7 @@ from vmpooler.lifecycle.context import Context, Dispatcher
 from vmpooler.metrics import Metrics, make_metrics
 from vmpooler.providers import registry
 from vmpooler.providers.base import Provider, ProviderDeps
-from vmpooler.settings import ConfigError, Settings, load_settings, with_pools
+from vmpooler.settings import Settings, load_settings, with_pools
 from vmpooler.store.connection import make_client, redis_url
 from vmpooler.store.provider_state import ProviderState
 from vmpooler.store.redis_store import RedisStore
@@ -85,23 +85,24 @@ class _LazyProviders(Mapping):
 
 def validate(settings: Settings) -> list[str]:
     """Problems that need the provider classes (their own option schemas)."""
+    return check_providers(settings.auth, settings.pools, settings.providers)
+
+
+def check_providers(auth, pools, providers: Mapping) -> list[str]:
     problems: list[str] = []
-    if settings.auth is not None and settings.auth.provider == "ldap" and importlib.util.find_spec("ldap3") is None:
-        problems.append("auth.provider: LDAP authentication needs ldap3: pip install 'vmpooler[ldap]'")
-    used = {pool.provider for pool in settings.pools}
-    for name, config in settings.providers.items():
+    provider = auth.get("provider") if isinstance(auth, Mapping) else getattr(auth, "provider", None)
+    if provider == "ldap" and importlib.util.find_spec("ldap3") is None:
+        problems.append(f"auth.provider: LDAP authentication needs ldap3: {registry.install_hint('ldap')}")
+    used = {pool.provider for pool in pools}
+    for name, config in providers.items():
         if name in used or config.options:
             problems.extend(registry.validate(config))
     return problems
 
 
 def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Load and fully validate the settings (raises ConfigError)."""
-    settings = load_settings(path, env)
-    problems = validate(settings)
-    if problems:
-        raise ConfigError(problems)
-    return settings
+    """Load and fully validate the settings (raises ConfigError listing every problem)."""
+    return load_settings(path, env, check=check_providers)
 
 
 def with_pools_from_redis(settings: Settings, store: RedisStore) -> Settings:

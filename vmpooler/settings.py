@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import yaml
 from marshmallow import ValidationError
@@ -36,7 +36,10 @@ from vmpooler.settings_sections import (
 
 log = logging.getLogger("vmpooler.settings")
 
-DEFAULT_CONFIG_FILE = "vmpooler.yaml"
+LOCAL_CONFIG_FILE = os.path.join("config", "vmpooler.yaml")
+PACKAGED_CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "vmpooler.yaml")
+CONFIG_SEARCH_ORDER = ("-c", "$VMPOOLER_CONFIG_FILE", "$VMPOOLER_CONFIG (YAML text)", f"./{LOCAL_CONFIG_FILE}",
+                       "the one shipped in the package")
 BUILTIN_PROVIDER_CLASSES = ("dummy", "vsphere")
 _S = TypeVar("_S")
 
@@ -147,35 +150,47 @@ class Settings:
 # ---------------------------------------------------------------- loading
 
 
-def load_settings(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+Check = Callable[[Any, tuple["PoolConfig", ...], Mapping[str, "ProviderConfig"]], list[str]]
+"""Further checks of (auth section, pools, providers), e.g. the provider classes' own options."""
+
+
+def load_settings(path: str | None = None, env: Mapping[str, str] | None = None,
+                  check: Check | None = None) -> Settings:
+    """Load, validate and freeze the configuration; ConfigError lists every problem found."""
     env = os.environ if env is None else env
     raw, source = _read_source(path, env)
     raw = _normalise_keys(raw)
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}: the configuration must be a mapping"])
-    if "VMPOOLER_CONFIG" not in env:
+    if source != "VMPOOLER_CONFIG":
         raw = _merge_extra_config(raw, env, source)
     raw = _migrate_deprecated(raw)
     problems: list[str] = []
     raw = apply_env(raw, env, problems)
-    if problems:
-        raise ConfigError(problems)
-    return build_settings(raw, env, source)
+    return build_settings(raw, env, source, check=check, problems=problems)
 
 
-def build_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "") -> Settings:
-    """Validate an already-normalised mapping (used by tests and the loader)."""
+def build_settings(raw: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "",
+                   check: Check | None = None, problems: list[str] | None = None) -> Settings:
+    """Validate an already-normalised mapping (used by tests and the loader).
+
+    Every check runs on whatever part of the file is valid, so one run reports every problem.
+    """
     env = os.environ if env is None else env
+    problems = list(problems or [])
     try:
         data = schemas.RootSchema().load(_plain(raw))
     except ValidationError as exc:
-        raise ConfigError(schemas.flatten_errors(exc.messages)) from None
-    problems: list[str] = []
-    if data["auth"] and data["auth"]["provider"] == "dummy" and not env.get("VMPOOLER_DEBUG"):
+        problems.extend(schemas.flatten_errors(exc.messages))
+        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        data = _with_defaults(valid)
+    if data["auth"] and data["auth"].get("provider") == "dummy" and not env.get("VMPOOLER_DEBUG"):
         problems.append("auth.provider: dummy authentication accepts any password; "
                         "set VMPOOLER_DEBUG=true to use it outside production")
     providers = _build_providers(data, problems)
     pools, aliases = _build_pools(data, providers, problems)
+    if check is not None:
+        problems.extend(check(data["auth"], pools, providers))
     if problems:
         raise ConfigError(problems)
     auth = None
@@ -221,11 +236,34 @@ def with_pools(settings: Settings, pools: list[dict]) -> Settings:
                                providers=MappingProxyType(providers), pools_from_redis=True)
 
 
-def _read_source(path: str | None, env: Mapping[str, str]) -> tuple[Any, str]:
+def _with_defaults(partial: Mapping[str, Any]) -> dict:
+    """The valid part of a file that has problems, completed with defaults, for the later checks."""
+    defaults = schemas.RootSchema().load({})
+    data = {**defaults, **partial}
+    data["config"] = {**defaults["config"], **(partial.get("config") or {})}
+    data["providers"] = partial.get("providers") or {}
+    data["pools"] = partial.get("pools") or []
+    return data
+
+
+def config_source(path: str | None, env: Mapping[str, str]) -> str:
+    """Which configuration is read: a file path, or ``VMPOOLER_CONFIG`` (the YAML text itself)."""
+    if path:
+        return path
+    if env.get("VMPOOLER_CONFIG_FILE"):
+        return env["VMPOOLER_CONFIG_FILE"]
     if env.get("VMPOOLER_CONFIG"):
-        return _parse_yaml(env["VMPOOLER_CONFIG"], "VMPOOLER_CONFIG"), "VMPOOLER_CONFIG"
-    path = path or env.get("VMPOOLER_CONFIG_FILE") or DEFAULT_CONFIG_FILE
-    return _load_file(path), path
+        return "VMPOOLER_CONFIG"
+    if os.path.exists(LOCAL_CONFIG_FILE):
+        return LOCAL_CONFIG_FILE
+    return PACKAGED_CONFIG_FILE
+
+
+def _read_source(path: str | None, env: Mapping[str, str]) -> tuple[Any, str]:
+    source = config_source(path, env)
+    if source == "VMPOOLER_CONFIG":
+        return _parse_yaml(env["VMPOOLER_CONFIG"], source), source
+    return _load_file(source), source
 
 
 def _load_file(path: str) -> Any:
@@ -359,8 +397,10 @@ def _default_provider(providers: Mapping[str, ProviderConfig]) -> str:
 def _build_pools(data: dict, providers: dict[str, ProviderConfig], problems: list[str]):
     pools: list[PoolConfig] = []
     aliases: dict[str, list[str]] = {}
-    pool_names = {p["name"] for p in data["pools"] or []}
+    pool_names = {p["name"] for p in data["pools"] or [] if "name" in p}
     for index, raw in enumerate(data["pools"] or []):
+        if "name" not in raw or "size" not in raw:
+            continue  # already reported; the file's other pools are still checked
         values = dict(raw)
         if not values.get("provider"):
             values["provider"] = _default_provider(providers)
@@ -377,20 +417,24 @@ def _build_pools(data: dict, providers: dict[str, ProviderConfig], problems: lis
                 continue
         if values.get("ready_ttl") is None:
             values["ready_ttl"] = data["config"]["ready_ttl"]
-        alias = values.get("alias") or ()
+        alias = _alias_names(values.get("alias"))
         for name in alias:
             if name in pool_names:
                 problems.append(f"pools.{index}.alias: '{name}' is already the name of a pool")
             aliases.setdefault(name, [])
             if values["name"] not in aliases[name]:
                 aliases[name].append(values["name"])
-        shown = {k: v for k, v in raw.items() if v is not None}
-        shown["alias"] = raw.get("alias") and list(raw["alias"])
-        if shown["alias"] is None:
-            del shown["alias"]
+        # /status, /poolstat and /config show the alias as the file wrote it (string or list), as 1.3.0 does.
+        shown = {k: v for k, v in raw.items() if v is not None and v != []}
         shown["provider"] = provider
         shown["ready_ttl"] = values["ready_ttl"]
         values["alias_raw"] = shown.get("alias")
         values["alias"] = tuple(alias)
         pools.append(PoolConfig(**values, raw=MappingProxyType(shown)))
     return tuple(pools), {k: tuple(v) for k, v in aliases.items()}
+
+
+def _alias_names(alias: str | list[str] | None) -> tuple[str, ...]:
+    if isinstance(alias, str):
+        return (alias,)
+    return tuple(alias or ())

@@ -34,17 +34,24 @@ def _rate(value: str | None) -> bool:
 
 
 class StrOrList(fields.Field):
-    """A string (split on whitespace when ``split`` is set) or a list of strings."""
+    """A string (split on whitespace when ``split`` is set) or a list of strings.
 
-    def __init__(self, split: bool = False, **kwargs):
+    With ``keep_shape`` the value stays as written (a string or a list), for fields the API
+    reports back in the file's own shape.
+    """
+
+    def __init__(self, split: bool = False, keep_shape: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.split = split
+        self.keep_shape = keep_shape
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
+            if self.keep_shape:
+                return value
             return tuple(value.split()) if self.split else (value,)
         if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-            return tuple(value)
+            return list(value) if self.keep_shape else tuple(value)
         raise ValidationError("must be a string or a list of strings")
 
 
@@ -215,7 +222,8 @@ class PoolSchema(Schema):
         unknown = RAISE
 
     name = fields.String(required=True, validate=_key_safe)
-    alias = StrOrList(load_default=None, allow_none=True, validate=lambda names: all(_key_safe(n) for n in names))
+    alias = StrOrList(keep_shape=True, load_default=None, allow_none=True,
+                      validate=lambda names: all(_key_safe(n) for n in ([names] if isinstance(names, str) else names)))
     template = fields.String(load_default=None, allow_none=True)
     size = fields.Integer(required=True, validate=NonNegative)
     provider = fields.String(load_default=None, allow_none=True)
@@ -254,10 +262,13 @@ class RootSchema(Schema):
                             load_default=dict)
     pools = fields.List(fields.Nested(PoolSchema), load_default=None, allow_none=True)
 
-    @validates_schema
+    # Runs even when fields have problems, so one check reports every problem of a file.
+    @validates_schema(skip_on_field_errors=False)
     def _unique_pool_names(self, data, **kwargs):
         seen = set()
         for index, pool in enumerate(data.get("pools") or []):
+            if "name" not in pool:
+                continue
             if pool["name"] in seen:
                 raise ValidationError({"pools": {index: {"name": [f"duplicate pool name '{pool['name']}'"]}}})
             seen.add(pool["name"])

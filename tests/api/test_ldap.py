@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from tests.harness.api import basic
 from tests.api.slapd import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, find_program
+from tests.harness.api import basic
 from tests.helpers import make_settings
 from vmpooler.auth import authenticate
 

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import pytest
 
 LAUNCHER_SOURCE = Path(__file__).resolve().parents[1] / "vsphere" / "vcsim"
+BUILD_DIR = LAUNCHER_SOURCE.parents[2] / "build" / "vcsim"
 GOCODE_ROOT = Path(os.environ.get("GOVMOMI_GOPATH", "/usr/share/gocode"))
 USERNAME, PASSWORD = "vmpooler", "vcsim-secret"
 # DC0 at the root and F0/DC1 inside a folder; two clusters of three hosts plus a standalone host each.
@@ -47,19 +48,21 @@ def vim():
     try:
         from pyVmomi import vim as vim_module
     except ImportError:
-        unavailable("pyvmomi is not installed (pip install 'vmpooler[vsphere]')")
+        unavailable("pyvmomi is not installed (pip install -e '.[vsphere]')")
     return vim_module
 
 
 @pytest.fixture(scope="session")
-def vcsim_binary(request, vim) -> Path:
+def vcsim_binary(vim) -> Path:
     go = shutil.which("go")
     if go is None:
         unavailable("go is not installed (apt-get install golang-go)")
     if not (GOCODE_ROOT / "src/github.com/vmware/govmomi/simulator").is_dir():
         unavailable(f"govmomi is not under {GOCODE_ROOT} (apt-get install golang-github-vmware-govmomi-dev)")
     digest = hashlib.sha256((LAUNCHER_SOURCE / "main.go").read_bytes()).hexdigest()[:16]
-    cache = Path(request.config.cache.mkdir("vcsim"))
+    # A build directory of our own (not pytest's cache plugin, so `-p no:cacheprovider` works).
+    cache = BUILD_DIR
+    cache.mkdir(parents=True, exist_ok=True)
     binary = cache / f"vcsim-launcher-{digest}"
     if not binary.exists():
         env = dict(os.environ, GOPATH=str(GOCODE_ROOT), GO111MODULE="off", GOCACHE=str(cache / "go-build"),

@@ -25,13 +25,13 @@ LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] ")
 
 @pytest.fixture
 def restore_logging():
-    logger = logging.getLogger("vmpooler")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
+    root, ours = logging.getLogger(), logging.getLogger("vmpooler")
+    saved = (list(root.handlers), root.level, ours.level)
     yield
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
+    for handler in [h for h in root.handlers if h not in saved[0]]:
+        root.removeHandler(handler)
         handler.close()
-    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+    root.level, ours.level = saved[1], saved[2]
 
 
 def test_logfile_gets_the_original_format_and_levels(tmp_path, restore_logging, capsys):

@@ -65,11 +65,13 @@ def test_failure_percentages_follow_the_seeded_source(redis_url, redis_client):
     assert first == failures(11)
     assert 40 <= sum(first) <= 80
     # A failed clone leaves nothing behind.
-    assert all(provider(redis_url).get_vm(pool_config(provider(redis_url), "p"), f"s11-{i}") is None for i, failed in enumerate(first) if failed)
+    dummy = provider(redis_url)
+    assert all(dummy.get_vm(pool_config(dummy, "p"), f"s11-{i}") is None for i, failed in enumerate(first) if failed)
 
 
 def test_zero_never_fails_and_hundred_always_fails(redis_url, redis_client):
-    assert provider(redis_url, vmready_fail_percent=0).create_vm(pool_config(provider(redis_url, vmready_fail_percent=0), "p"), "ok")
+    reliable = provider(redis_url, vmready_fail_percent=0)
+    assert reliable.create_vm(pool_config(reliable, "p"), "ok")
     dummy = provider(redis_url, vmready_fail_percent=100, destroyvm_fail_percent=100)
     with pytest.raises(DummyFailure, match="vmready_fail_percent"):
         dummy.vm_ready(pool_config(dummy, "p"), "ok")

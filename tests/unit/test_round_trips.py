@@ -62,7 +62,7 @@ def test_a_pool_check_costs_the_same_round_trips_for_3_or_33_vms(redis_url, redi
     sizes = {pool: sum(len(ctx.store.snapshot(pool)[state]) for state in EXCLUSIVE_STATES) for pool in CHECKED_OUT}
     assert sizes == {"small": 3, "large": 33}
 
-    costs = {pool: counter.during(lambda: check_pool(ctx, pool)) for pool in CHECKED_OUT}
+    costs = {pool: counter.during(lambda pool=pool: check_pool(ctx, pool)) for pool in CHECKED_OUT}
 
     assert costs["small"] > 0
     assert costs["large"] == costs["small"], costs

@@ -257,4 +257,4 @@ def test_ldap_auth_without_ldap3_installed_is_a_config_error(monkeypatch):
     settings = make_settings("redis://unused", auth={"provider": "ldap", "ldap": {
         "host": "ldap.example.com", "base": "dc=example,dc=com", "user_object": "uid"}})
     assert bootstrap.validate(settings) == ["auth.provider: LDAP authentication needs ldap3: "
-                                            "pip install 'vmpooler[ldap]'"]
+                                            "run pip install -e '.[ldap]' in the vmpooler source directory"]

@@ -83,5 +83,6 @@ def test_vsphere_pool_end_to_end(redis_url, redis_client, vcsim, admin, tcp_list
 
         assert http.delete(pooler.url(f"/api/v1/vm/{vm}")).json() == {"ok": True}
         wait_for(lambda: admin.find(f"{folder}/{vm}") is None, timeout=30, message="returned VM destroyed")
-        wait_for(lambda: pooler.count("ready", pool) == 2 and vm not in provider.vms_in_pool(pool_config(provider, pool)), timeout=60,
+        resolved = pool_config(provider, pool)
+        wait_for(lambda: pooler.count("ready", pool) == 2 and vm not in provider.vms_in_pool(resolved), timeout=60,
                  message="pool refilled")

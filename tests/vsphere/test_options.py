@@ -79,7 +79,7 @@ def test_missing_pyvmomi_gives_an_install_hint(monkeypatch):
                    m.startswith("vmpooler.providers.vsphere.")]:
         monkeypatch.delitem(sys.modules, module)
     monkeypatch.setitem(sys.modules, "pyVmomi", None)
-    with pytest.raises(ImportError, match=r"pip install 'vmpooler\[vsphere\]'"):
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[vsphere\]' in the vmpooler source directory"):
         importlib.import_module("vmpooler.providers.vsphere")
 
 

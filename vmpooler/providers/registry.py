@@ -36,11 +36,16 @@ def load_class(class_name: str) -> type[Provider]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError([f"provider_class: cannot load provider '{class_name}' ({exc}); "
-                           f"is its extra installed (pip install 'vmpooler[{class_name}]')?"]) from None
+                           f"is its extra installed? {install_hint(class_name)}"]) from None
     cls = getattr(module, attr)
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise ConfigError([f"provider_class: {target} is not a vmpooler provider"])
     return cls
+
+
+def install_hint(extra: str) -> str:
+    """How to add an extra to this (unpublished) package: from its source directory."""
+    return f"run pip install -e '.[{extra}]' in the vmpooler source directory"
 
 
 def create(config: ProviderConfig, deps: ProviderDeps) -> Provider:

@@ -3,7 +3,8 @@
 try:
     import pyVmomi  # noqa: F401
 except ImportError as exc:
-    raise ImportError("the vSphere provider needs pyvmomi: pip install 'vmpooler[vsphere]'") from exc
+    raise ImportError("the vSphere provider needs pyvmomi: run pip install -e '.[vsphere]' "
+                      "in the vmpooler source directory") from exc
 
 from vmpooler.providers.vsphere.provider import VSphereProvider
 
