@@ -13,7 +13,8 @@ from vmpooler.domain.timefmt import epoch
 from vmpooler.lifecycle.checkout import backend_weights
 from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.ondemand_vms import check_request_ready, entries_of, fail_request, retry_clone
+from vmpooler.lifecycle.ondemand_vms import (check_request_ready, destroy_returned, entries_of, fail_request,
+                                              retry_clone)
 from vmpooler.store.ondemand import Entry, parse_requested, parse_task
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -75,8 +76,11 @@ def view_request(ctx: Context, request_id: str) -> RequestView | None:
 
 def delete_request(ctx: Context, request_id: str) -> str:
     """'ok', 'missing' or 'deleted' (already). Running VMs of the request are returned."""
-    outcome = ctx.store.ondemand.delete(request_id, entries_of(ctx, request_id))
+    entries = entries_of(ctx, request_id)
+    allocated = ctx.store.ondemand.allocated(request_id, entries)
+    outcome = ctx.store.ondemand.delete(request_id, entries)
     if outcome == "ok":
+        destroy_returned(ctx, entries, allocated)
         log.info("[-] ondemand request '%s' deleted", request_id)
         ctx.dispatch.ondemand()
     return outcome
