@@ -77,8 +77,9 @@ def run(args, redis_url: str) -> dict:
         watcher.join()
         # The worker may start cloning before the API answers: the fill is timed from the
         # first clone's start as the provider recorded it.
-        started = min(datetime.fromisoformat(record["boottime"]).timestamp()
-                      for records in service.inventory(names).values() for record in records.values())
+        starts = sorted(datetime.fromisoformat(record["boottime"]).timestamp()
+                        for records in service.inventory(names).values() for record in records.values())
+        started = starts[0]
         fill_seconds = filled - started
         ideal = math.ceil(args.pools * args.size / args.task_limit) * args.clone_time
         replacement = []
@@ -97,6 +98,8 @@ def run(args, redis_url: str) -> dict:
             "fill_time_s": round(fill_seconds, 3), "ideal_fill_time_s": ideal,
             "ratio": round(fill_seconds / ideal, 3), "ratio_target": 1.15,
             "peak_clones_in_flight": watcher.peak_in_flight,
+            # First to last clone start: how long handing out the slots took.
+            "clone_start_spread_s": round(starts[-1] - starts[0], 3),
             "worker_peak_rss_mb": watcher.peak_rss_mb,
         }
         if replacement:
