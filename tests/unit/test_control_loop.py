@@ -197,3 +197,15 @@ def test_the_tick_sends_only_due_checks_that_are_not_queued(make_ctx, dispatcher
     assert send_due_checks(ctx, 1002.0) == ["p2"]
     assert sorted(send_due_checks(ctx, 1006.0)) == ["p0", "p1"]
     assert [args for args in dispatcher.of("check")] == [("p0",), ("p1",), ("p2",), ("p2",), ("p0",), ("p1",)]
+
+
+def test_on_demand_wake_ups_coalesce(make_ctx, dispatcher):
+    from vmpooler.lifecycle.ondemand import create_request
+    from vmpooler.lifecycle.wake import ONDEMAND, ONDEMAND_QUEUES
+    ctx = make_ctx()
+    for n in range(5):
+        assert create_request(ctx, [("p", 1)], f"r{n}")
+    assert dispatcher.of("ondemand") == [()]
+    started(ctx, ONDEMAND, ONDEMAND_QUEUES)
+    assert create_request(ctx, [("p", 1)], "r5")
+    assert dispatcher.of("ondemand") == [(), ()]

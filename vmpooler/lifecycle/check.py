@@ -136,6 +136,13 @@ def pass_due(ctx: Context, pool: PoolConfig, now: float | None = None) -> bool:
     return pool.template is not None and prepared != pool.template
 
 
+def postpone(ctx: Context, pool: PoolConfig, now: float | None = None) -> None:
+    """A check that did not run a pass (not due, or failed) is due again after the
+    pool's shortest delay, not on every tick."""
+    now = time.time() if now is None else now
+    ctx.store.pacing.set_due(pool.name, now + ctx.settings.check_delays(pool)[0])
+
+
 def record_pass(ctx: Context, pool: PoolConfig, result: PassResult, now: float | None = None) -> int:
     """Store when the next pass is due; returns the delay in seconds."""
     now = time.time() if now is None else now

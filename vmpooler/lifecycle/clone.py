@@ -12,7 +12,7 @@ from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import LEASE_SECONDS, Context
 from vmpooler.lifecycle.ondemand_vms import retry_clone
 from vmpooler.lifecycle.pending import check_pending_vm
-from vmpooler.lifecycle.wake import wake_repopulate
+from vmpooler.lifecycle.wake import wake_ondemand, wake_repopulate
 from vmpooler.settings import PoolConfig
 from vmpooler.store.locks import QUEUED
 
@@ -113,7 +113,7 @@ def _release_slot(ctx: Context, vm: str, ondemand: bool) -> None:
     if not ctx.store.release_slot(vm, ondemand):
         return
     if ondemand:
-        ctx.dispatch.ondemand()
+        wake_ondemand(ctx)
         return
     for pool in ctx.store.pools_owed_slots(ctx.settings.config.task_limit):
         wake_repopulate(ctx, pool)

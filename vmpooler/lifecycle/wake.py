@@ -13,6 +13,9 @@ from vmpooler.lifecycle.context import Context
 REPOPULATE = "repopulate"
 CHECK = "check"
 MIGRATE = "migrate"
+ONDEMAND = "ondemand"
+ONDEMAND_QUEUES = "queues"
+"""The on-demand queues are one unit of work: their flag is kept under this name."""
 
 QUEUED_TTL_SECONDS = 60.0
 """A flag outlives its task by at most this long (a task lost with a dead broker
@@ -42,6 +45,14 @@ def wake_migrate(ctx: Context, pool_name: str) -> bool:
     if not ctx.store.pacing.claim(MIGRATE, pool_name, QUEUED_TTL_SECONDS):
         return False
     ctx.dispatch.migrate(pool_name)
+    return True
+
+
+def wake_ondemand(ctx: Context) -> bool:
+    """Queue a pass over the on-demand queues unless one is already queued."""
+    if not ctx.store.pacing.claim(ONDEMAND, ONDEMAND_QUEUES, QUEUED_TTL_SECONDS):
+        return False
+    ctx.dispatch.ondemand()
     return True
 
 

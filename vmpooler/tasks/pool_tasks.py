@@ -8,7 +8,7 @@ import time
 
 from celery import shared_task
 
-from vmpooler.lifecycle.check import check_pool, pass_due, record_pass
+from vmpooler.lifecycle.check import check_pool, pass_due, postpone, record_pass
 from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.migrate import migrate_pool
 from vmpooler.lifecycle.purge import purge_provider
@@ -42,6 +42,7 @@ def check(self, pool_name: str):
         log.warning("[!] [%s] is not a configured pool; check skipped", pool_name)
         return "unknown pool"
     if not pass_due(ctx, pool):
+        postpone(ctx, pool)
         return "not due"
     lease = ctx.store.pool_lease(pool_name, POOL_LEASE_SECONDS)
     if not lease.acquire():
@@ -54,6 +55,7 @@ def check(self, pool_name: str):
             result = check_pool(ctx, pool_name)
         except Exception as exc:  # logged like the original; the next beat tick retries
             log.exception("[!] [%s] Error while checking the pool: %s", pool_name, exc)
+            postpone(ctx, pool)
             return "error"
         record_pass(ctx, pool, result)
     return dataclasses.asdict(result)
