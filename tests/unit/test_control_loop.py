@@ -209,3 +209,20 @@ def test_on_demand_wake_ups_coalesce(make_ctx, dispatcher):
     started(ctx, ONDEMAND, ONDEMAND_QUEUES)
     assert create_request(ctx, [("p", 1)], "r5")
     assert dispatcher.of("ondemand") == [(), ()]
+
+
+def test_a_dns_lookup_that_gets_no_answer_gives_up_quickly(monkeypatch):
+    # A resolver that drops the query (its retry takes 5 s) must not hold the pool's lease that long.
+    import socket
+    import threading
+    import time
+
+    from vmpooler.lifecycle import context
+
+    released = threading.Event()
+    monkeypatch.setattr(socket, "gethostbyname", lambda name: released.wait(30) and "10.0.0.1")
+    began = time.monotonic()
+    with pytest.raises(OSError):
+        context._resolve("silent.example")
+    assert time.monotonic() - began < 5 * context.DNS_TIMEOUT_SECONDS
+    released.set()

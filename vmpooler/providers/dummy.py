@@ -79,7 +79,7 @@ class DummyProvider(Provider):
             return self.rng.randint(1, 100) <= percent
 
     def _delay(self, knob: str) -> None:
-        fixed = self.options.get(knob.replace("_max_time", "_fixed_time"))
+        fixed = self.options.get(knob.replace("_max_time", "_fixed_time")) if knob.endswith("_max_time") else None
         if fixed:
             self.sleep(fixed)
             return
