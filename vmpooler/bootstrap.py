@@ -9,6 +9,7 @@ import threading
 from functools import cached_property
 from typing import Any, Mapping
 
+from vmpooler.domain.capacity import redis_connections, worker_threads
 from vmpooler.lifecycle.context import Context, Dispatcher
 from vmpooler.metrics import Metrics, make_metrics
 from vmpooler.providers import registry
@@ -38,7 +39,10 @@ class Services:
 
     @cached_property
     def redis(self):
-        return make_client(self.settings.redis)
+        # A worker runs up to worker_threads() tasks at once, each with a lease heartbeat beside it.
+        config = self.settings.config
+        return make_client(self.settings.redis, min_connections=redis_connections(
+            worker_threads(config.task_limit, config.ondemand_clone_limit)))
 
     @cached_property
     def store(self) -> RedisStore:

@@ -14,6 +14,7 @@ from vmpooler.lifecycle.clone import clone_vm, reap_dead_clones
 from vmpooler.lifecycle.ondemand import choose_backends, create_request, delete_request, process
 from vmpooler.lifecycle.pool_config import drain
 from vmpooler.lifecycle.repopulate import remove_excess, repopulate
+from vmpooler.lifecycle.wake import ONDEMAND, ONDEMAND_QUEUES, started
 from vmpooler.store.ondemand import Entry
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
 
@@ -69,6 +70,7 @@ def test_request_is_expanded_and_cloned_within_the_limit(redis_url, redis_client
 def test_ready_vms_go_to_running_for_the_request_with_the_token_lifetime(redis_url, redis_client, dispatcher):
     ctx = make_ctx(redis_url, dispatcher, config={"vm_lifetime_auth": 3})
     create_request(ctx, [("linux", 1), ("cent", 1)], "r2", token="tok", user="alice")
+    started(ctx, ONDEMAND, ONDEMAND_QUEUES)  # the queued on-demand task runs
     process(ctx)
     clones = run_clones(ctx, dispatcher)
     assert len(clones) == 2

@@ -47,6 +47,15 @@ def test_clone_delay_is_one_to_n_whole_seconds(redis_url, redis_client):
     assert set(sleeps) <= {1, 2, 3} and len(set(sleeps)) == 3
 
 
+def test_fixed_times_replace_the_random_delays(redis_url, redis_client):
+    sleeps: list[float] = []
+    dummy = provider(redis_url, sleeps, createvm_max_time=3, createvm_fixed_time=1.5, destroyvm_fixed_time=0.25)
+    for index in range(5):
+        dummy.create_vm("p", f"vm{index}")
+    dummy.destroy_vm("p", "vm0")
+    assert sleeps == [1.5] * 5 + [0.25]
+
+
 def test_failure_percentages_follow_the_seeded_source(redis_url, redis_client):
     def failures(seed):
         dummy = provider(redis_url, createvm_fail_percent=30)

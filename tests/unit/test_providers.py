@@ -10,6 +10,7 @@ import pytest
 from tests.harness.pools import pool_config
 from tests.helpers import RecordingMetrics, make_settings, wait_for
 from vmpooler.bootstrap import Services
+from vmpooler.domain.capacity import worker_threads
 from vmpooler.providers import registry
 from vmpooler.providers.connection_pool import ConnectionPool, PoolTimeout
 from vmpooler.providers.dummy import DummyProvider
@@ -35,7 +36,8 @@ def test_several_named_instances_of_one_class(redis_url, redis_client):
     east, west = services.provider("dummy-east"), services.provider("dummy-west")
     assert (east.name, west.name) == ("dummy-east", "dummy-west")
     assert east.provided_pools == ["east"] and west.provided_pools == ["west"]
-    assert (east.connections.size, west.connections.size) == (1, 3)
+    # Unset, the pool holds a connection for each task one worker runs at once.
+    assert (east.connections.size, west.connections.size) == (worker_threads(10, 10), 3)
     west.create_vm(pool_config(west, "west"), "w1")
     assert east.vms_in_pool(pool_config(east, "west")) == []  # each instance is its own hypervisor
     with pytest.raises(Exception, match="Pool west does not exist for the provider dummy-east"):

@@ -6,17 +6,13 @@ from tests.helpers import make_settings
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
 
 
-def test_one_check_per_pool_at_its_minimum_delay():
-    settings = make_settings("redis://unused", pools=[
-        {"name": "a", "size": 1, "provider": "dummy"},
-        {"name": "b", "size": 1, "provider": "dummy", "check_loop_delay_min": 7},
-    ], config={"check_loop_delay_min": 3})
-    schedule = build_beat_schedule(settings)
-    assert schedule["check-pool-a"]["task"] == "vmpooler.pool.check"
-    assert schedule["check-pool-a"]["args"] == ("a",)
-    assert schedule["check-pool-a"]["schedule"] == 3.0
-    assert schedule["check-pool-b"]["schedule"] == 7.0
-    assert schedule["check-pool-b"]["options"]["queue"] == "pools"
+def test_beat_sends_one_tick_whatever_the_number_of_pools():
+    pools = [{"name": f"p{n}", "size": 1, "provider": "dummy"} for n in range(1000)]
+    schedule = build_beat_schedule(make_settings("redis://unused", pools=pools, config={"check_loop_delay_min": 3}))
+    assert schedule["pool-tick"]["task"] == "vmpooler.pool.tick"
+    assert schedule["pool-tick"]["schedule"] == 1.0
+    assert schedule["pool-tick"]["options"]["queue"] == "pools"
+    assert not [entry for entry in schedule.values() if entry["task"] == "vmpooler.pool.check"]
     assert not [name for name in schedule if name.startswith("purge")]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from vmpooler.domain.capacity import worker_threads
 from vmpooler.providers import registry
 from vmpooler.providers.base import ProviderDeps
 from vmpooler.settings import ConfigError, build_settings, load_settings
@@ -57,10 +58,10 @@ def test_bad_port_is_rejected(vim):
     assert len(problems) == 1 and problems[0].startswith("providers.vsphere.port:")
 
 
-@pytest.mark.parametrize("pools, task_limit, expected", [(0, 1, 2), (5, 3, 5), (2, 10, 10)])
-def test_connection_pool_defaults_to_pools_task_limit_or_two(vim, pools, task_limit, expected):
-    provider = make(dict(REQUIRED), pools=pools, config={"task_limit": task_limit})
-    assert provider.connections.size == expected
+@pytest.mark.parametrize("pools, task_limit", [(0, 1), (50, 3), (2, 10)])
+def test_connection_pool_defaults_to_pools_or_worker_threads(vim, pools, task_limit):
+    provider = make(dict(REQUIRED), pools=pools, config={"task_limit": task_limit, "ondemand_clone_limit": 2})
+    assert provider.connections.size == max(pools, worker_threads(task_limit, 2))
     assert provider.connections.timeout == 60
 
 

@@ -18,6 +18,7 @@ from vmpooler.api.validation import check_name
 from vmpooler.api.vm_view import vm_details
 from vmpooler.domain.timefmt import now, today
 from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
+from vmpooler.lifecycle.completed import give_back
 from vmpooler.settings import Settings
 from vmpooler.store.vm_meta import TagLimits, TooManyTags
 
@@ -226,9 +227,9 @@ def delete_vm(hostname: str):
         raise ApiError(404, f"no VM named '{name}'")
     require_owner(fields, f"VM '{name}'")
     pool = fields.get("template", "")
-    if not pool or not ctx.store.complete_running(pool, name):
+    if not pool:
         ctx.metrics.increment("delete.failed")
+    if not pool or not give_back(ctx, pool, name):
         raise ApiError(404, f"'{name}' is not checked out (not in the running VMs of its pool)")
-    ctx.metrics.increment("delete.success")
     usage("destroy", pool, fields.get("token:user"))
     return jsonify({"ok": True})

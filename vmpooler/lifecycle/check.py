@@ -20,6 +20,7 @@ from vmpooler.lifecycle.ready import check_ready_vm
 from vmpooler.lifecycle.repopulate import remove_excess, repopulate
 from vmpooler.lifecycle.running import check_running_vm
 from vmpooler.lifecycle.template import evaluate_template
+from vmpooler.lifecycle.wake import wake_migrate
 from vmpooler.settings import PoolConfig
 from vmpooler.store.pool_config import WAKE_FIELD
 
@@ -77,8 +78,11 @@ def check_pool(ctx: Context, pool_name: str) -> PassResult:
     result.checked_pending = _check_pending(ctx, pool, snapshot[State.PENDING] - locked, inventory, workers)
     result.destroys_queued = schedule_destroys(ctx, pool, ctx.store.snapshot(pool.name), inventory, locked)
     if snapshot[State.MIGRATING]:
-        ctx.dispatch.migrate(pool.name)
-        result.migrations_queued = len(snapshot[State.MIGRATING])
+        if wake_migrate(ctx, pool.name):
+            result.migrations_queued = len(snapshot[State.MIGRATING])
+        elif not ctx.settings.config.migration_limit:
+            # Checkouts list their VMs for migration as 1.3.0 does; without migration nobody reads the list.
+            ctx.store.forget_migrating(pool.name, snapshot[State.MIGRATING])
     evaluate_template(ctx, pool)
     apply_marks(ctx, pool)
     result.cloned = repopulate(ctx, pool)
@@ -134,6 +138,13 @@ def pass_due(ctx: Context, pool: PoolConfig, now: float | None = None) -> bool:
     return pool.template is not None and prepared != pool.template
 
 
+def postpone(ctx: Context, pool: PoolConfig, now: float | None = None) -> None:
+    """A check that did not run a pass (not due, or failed) is due again after the
+    pool's shortest delay, not on every tick."""
+    now = time.time() if now is None else now
+    ctx.store.pacing.set_due(pool.name, now + ctx.settings.check_delays(pool)[0])
+
+
 def record_pass(ctx: Context, pool: PoolConfig, result: PassResult, now: float | None = None) -> int:
     """Store when the next pass is due; returns the delay in seconds."""
     now = time.time() if now is None else now
@@ -142,4 +153,5 @@ def record_pass(ctx: Context, pool: PoolConfig, result: PassResult, now: float |
     delay = low if result.busy else min(high, math.floor(previous * decay))
     ready = ctx.store.counts([pool.name], (State.READY,))[pool.name][State.READY]
     ctx.store.set_check_state(pool.name, {"delay": delay, "next": now + delay, "ready": ready})
+    ctx.store.pacing.set_due(pool.name, now + delay)
     return delay

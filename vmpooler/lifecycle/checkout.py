@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import Mapping
 
+from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.wake import wake_migrate, wake_repopulate
 
 log = logging.getLogger("vmpooler.lifecycle")
 
@@ -66,7 +68,8 @@ def checkout_one(ctx: Context, requested: str, fields: Mapping[str, str]) -> All
                 break
             if ctx.settings.config.check_ready_vm_on_checkout and not _responds(ctx, pool, vm):
                 # Taken first, asked second: no other request can get it meanwhile.
-                ctx.store.complete_running(pool, vm)
+                if ctx.store.complete_running(pool, vm):
+                    destroy_soon(ctx, pool, vm)
                 log.info("[!] [%s] '%s' is unreachable at checkout, moved to 'completed'", pool, vm)
                 ctx.metrics.increment(f"checkout.nonresponsive.{pool}")
                 continue
@@ -104,14 +107,16 @@ def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, 
                 empty.append(requested)
                 break
             taken.append(allocation)
-    for pool in sorted({allocation.pool for allocation in taken}):
-        ctx.dispatch.repopulate(pool)
     if empty:
         for allocation in taken:
             ctx.store.return_to_ready(allocation.pool, allocation.vm)
         for requested in empty:
             ctx.metrics.increment(f"checkout.empty.{requested}")
+            # An empty pool wakes: its refill must not wait for the next check.
+            for pool in backends(ctx, requested):
+                wake_repopulate(ctx, pool)
         raise NotEnoughVms(empty)
     for pool in sorted({allocation.pool for allocation in taken}):
-        ctx.dispatch.migrate(pool)
+        wake_repopulate(ctx, pool)
+        wake_migrate(ctx, pool)
     return taken

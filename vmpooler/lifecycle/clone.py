@@ -9,9 +9,11 @@ from vmpooler.domain import hostnames
 from vmpooler.domain.outcomes import CloneSlot
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time, seconds_since, today
+from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import LEASE_SECONDS, Context
 from vmpooler.lifecycle.ondemand_vms import retry_clone
 from vmpooler.lifecycle.pending import check_pending_vm
+from vmpooler.lifecycle.wake import wake_ondemand, wake_repopulate
 from vmpooler.settings import PoolConfig
 from vmpooler.store.locks import QUEUED
 
@@ -96,7 +98,7 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
             if fields["request_id"]:
                 retry_clone(ctx, pool_name, fields["request_id"], fields["pool_alias"], str(exc))
             else:
-                ctx.dispatch.repopulate(pool_name)
+                wake_repopulate(ctx, pool_name)
             return False
         seconds = time.monotonic() - started
         ctx.store.record_clone_time(pool_name, vm, seconds, today())
@@ -109,15 +111,14 @@ def clone_vm(ctx: Context, pool_name: str, vm: str) -> bool:
 
 
 def _release_slot(ctx: Context, vm: str, ondemand: bool) -> None:
-    """Free the slot and hand it to the pool (or the on-demand queue) that waits for one."""
+    """Free the slot and wake the pools (or the on-demand queue) that wait for one."""
     if not ctx.store.release_slot(vm, ondemand):
         return
     if ondemand:
-        ctx.dispatch.ondemand()
+        wake_ondemand(ctx)
         return
-    waiting = ctx.store.next_waiting_pool()
-    if waiting:
-        ctx.dispatch.repopulate(waiting)
+    for pool in ctx.store.pools_owed_slots(ctx.settings.config.task_limit):
+        wake_repopulate(ctx, pool)
 
 
 def reap_dead_clones(ctx: Context, now: float | None = None) -> int:
@@ -144,6 +145,7 @@ def reap_dead_clones(ctx: Context, now: float | None = None) -> int:
                 age = seconds_since(fields["clone"]) or 0
                 log.info("[!] [%s] '%s' clone was interrupted after %.0f seconds, moved to 'completed'",
                          pool, vm, age)
+                destroy_soon(ctx, pool, vm)
                 if fields["request_id"]:
                     retry_clone(ctx, pool, fields["request_id"], fields["pool_alias"], "the clone was interrupted")
             _release_slot(ctx, vm, ondemand)

@@ -21,10 +21,31 @@ def schedule_destroys(ctx: Context, pool: PoolConfig, snapshot: PoolSnapshot, in
         if vm not in inventory:
             if ctx.store.drop_completed(pool.name, vm):
                 log.info("[!] [%s] '%s' not found in inventory, removed from 'completed' queue", pool.name, vm)
-        elif ctx.store.queue_vm_work(vm, DESTROY_QUEUE_SECONDS):
-            ctx.dispatch.destroy(pool.name, vm)
+        elif destroy_soon(ctx, pool.name, vm):
             queued += 1
     return queued
+
+
+def destroy_soon(ctx: Context, pool_name: str, vm: str, lease_held: bool = False) -> bool:
+    """Queue the destroy of a VM that has just moved to completed, once: the VM's
+    lock marks it queued, so a second call (or the pool check) does not queue it
+    again. ``lease_held``: the caller holds the VM's lease and hands it over to
+    the destroy. True if queued now; otherwise the pool check catches it later."""
+    if not ctx.store.queue_vm_work(vm, DESTROY_QUEUE_SECONDS, lease_held=lease_held):
+        return False
+    ctx.dispatch.destroy(pool_name, vm)
+    return True
+
+
+def give_back(ctx: Context, pool_name: str, vm: str) -> bool:
+    """A user returns a checked-out VM: it goes to completed and its destroy is
+    queued at once. False (nothing changed) when the VM is not running in the pool."""
+    if not ctx.store.complete_running(pool_name, vm):
+        ctx.metrics.increment("delete.failed")
+        return False
+    ctx.metrics.increment("delete.success")
+    destroy_soon(ctx, pool_name, vm)
+    return True
 
 
 def destroy_vm(ctx: Context, pool_name: str, vm: str) -> bool:

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import random
 import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
@@ -40,8 +41,27 @@ class Dispatcher(Protocol):
     def revert_snapshot(self, vm: str, snapshot: str) -> None: ...
 
 
+# The stale-DNS check of a new clone's name runs under the pool's lease; a resolver
+# that drops a query would hold the whole pool for its 5 s retry.
+DNS_TIMEOUT_SECONDS = 0.5
+
+
 def _resolve(name: str) -> str:
-    return socket.gethostbyname(name)
+    """The address ``name`` resolves to; OSError when it does not, or not in time."""
+    answer: dict = {}
+
+    def lookup() -> None:
+        try:
+            answer["address"] = socket.gethostbyname(name)
+        except OSError as exc:
+            answer["error"] = exc
+
+    thread = threading.Thread(target=lookup, name="dns-lookup", daemon=True)
+    thread.start()
+    thread.join(DNS_TIMEOUT_SECONDS)
+    if "address" in answer:
+        return answer["address"]
+    raise answer.get("error") or TimeoutError(f"no DNS answer for {name} within {DNS_TIMEOUT_SECONDS} s")
 
 
 @dataclass

@@ -14,7 +14,8 @@ from vmpooler.domain.timefmt import epoch
 from vmpooler.lifecycle.checkout import backend_weights
 from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.ondemand_vms import check_request_ready, entries_of, fail_request, retry_clone
+from vmpooler.lifecycle.ondemand_vms import check_request_ready, destroy_returned, entries_of, fail_request, retry_clone
+from vmpooler.lifecycle.wake import wake_ondemand
 from vmpooler.store.ondemand import Entry, parse_requested, parse_task
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -50,7 +51,7 @@ def create_request(ctx: Context, counts: list[tuple[str, int]], request_id: str,
     fields = {"token:token": token, "token:user": user or ""} if token else {}
     if not ctx.store.ondemand.create(request_id, entries, epoch(), fields):
         return False
-    ctx.dispatch.ondemand()
+    wake_ondemand(ctx)
     return True
 
 
@@ -76,10 +77,13 @@ def view_request(ctx: Context, request_id: str) -> RequestView | None:
 
 def delete_request(ctx: Context, request_id: str) -> RequestEnd:
     """Running VMs of the request are returned."""
-    outcome = ctx.store.ondemand.delete(request_id, entries_of(ctx, request_id))
+    entries = entries_of(ctx, request_id)
+    allocated = ctx.store.ondemand.allocated(request_id, entries)
+    outcome = ctx.store.ondemand.delete(request_id, entries)
     if outcome is RequestEnd.OK:
+        destroy_returned(ctx, entries, allocated)
         log.info("[-] ondemand request '%s' deleted", request_id)
-        ctx.dispatch.ondemand()
+        wake_ondemand(ctx)
     return outcome
 
 

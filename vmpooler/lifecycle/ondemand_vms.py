@@ -8,7 +8,9 @@ import logging
 import time
 
 from vmpooler.domain.outcomes import Promotion, Requeue
+from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import seconds_since, today
+from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import Context
 from vmpooler.settings import PoolConfig
 from vmpooler.store.ondemand import Entry, parse_requested
@@ -33,7 +35,8 @@ def _entry(ctx: Context, request_id: str, alias: str, pool: str) -> Entry:
 
 def promote_for_request(ctx: Context, pool: PoolConfig, vm: str, request_id: str,
                         fields: dict[str, str | None]) -> bool:
-    """A ready VM of a request joins it as running; True if it did."""
+    """A ready VM of a request joins it as running; True if it did. The caller holds
+    the VM's lease, which passes to its destroy when the request no longer wants it."""
     entry = _entry(ctx, request_id, fields.get("pool_alias") or pool.name, pool.name)
     boot = seconds_since(fields.get("clone"))
     outcome = ctx.store.ondemand.promote(pool.name, vm, request_id, entry, ctx.settings.config.vm_lifetime_auth or 0,
@@ -44,6 +47,8 @@ def promote_for_request(ctx: Context, pool: PoolConfig, vm: str, request_id: str
         log.info("[>] [%s] '%s' is 'ready' for request '%s'", pool.name, vm, request_id)
         check_request_ready(ctx, request_id)
         return True
+    if outcome is not Promotion.GONE:
+        destroy_soon(ctx, pool.name, vm, lease_held=True)
     if outcome is Promotion.DELETED:
         log.debug("[!] [%s] '%s' moved to completed queue. '%s' has been deleted", pool.name, vm, request_id)
     elif outcome is not Promotion.GONE:
@@ -73,11 +78,25 @@ def retry_clone(ctx: Context, pool_name: str, request_id: str, alias: str | None
     return outcome
 
 
+def destroy_returned(ctx: Context, entries: list[Entry], allocated: list[set[str]]) -> int:
+    """Queue the destroys of a finished request's VMs (``allocated`` as read before
+    it finished) that it moved to completed; returns how many were queued."""
+    queued = 0
+    for entry, vms in zip(entries, allocated):
+        for vm in sorted(vms):
+            if ctx.store.contains(entry.pool, State.COMPLETED, vm) and destroy_soon(ctx, entry.pool, vm):
+                queued += 1
+    return queued
+
+
 def fail_request(ctx: Context, request_id: str, reason: str) -> bool:
     """The request is over: no more clones, and its running VMs are returned.
     ``reason`` becomes the request's ``failure_reason`` (none when empty)."""
-    if not ctx.store.ondemand.fail(request_id, entries_of(ctx, request_id), reason):
+    entries = entries_of(ctx, request_id)
+    allocated = ctx.store.ondemand.allocated(request_id, entries)
+    if not ctx.store.ondemand.fail(request_id, entries, reason):
         return False
+    destroy_returned(ctx, entries, allocated)
     ctx.metrics.increment("ondemandrequest_fail.failed")
     if reason:
         log.warning("[!] Ondemand request for '%s' failed: %s", request_id, reason)

@@ -7,6 +7,7 @@ import logging
 from vmpooler.domain.outcomes import PendingCheck
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import seconds_since, today
+from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
 from vmpooler.lifecycle.ondemand_vms import promote_for_request, retry_clone
 from vmpooler.settings import PoolConfig
@@ -51,7 +52,8 @@ def promote(ctx: Context, pool: PoolConfig, vm: str) -> bool:
 
 
 def fail_if_timed_out(ctx: Context, pool: PoolConfig, vm: str, in_inventory: bool) -> bool:
-    """Give up on a VM pending for longer than the pool's timeout."""
+    """Give up on a VM pending for longer than the pool's timeout. A VM still in the
+    inventory is checked under its lease, which passes to its destroy."""
     timeout = ctx.settings.pool_timeout(pool)
     fields = ctx.store.vm_fields([vm], ["clone", "request_id", "pool_alias"])[vm]
     age = seconds_since(fields["clone"])
@@ -63,6 +65,7 @@ def fail_if_timed_out(ctx: Context, pool: PoolConfig, vm: str, in_inventory: boo
         if failed:
             ctx.metrics.increment(f"errors.markedasfailed.{pool.name}")
             log.debug("[!] [%s] '%s' marked as 'failed' after %s minutes", pool.name, vm, timeout)
+            destroy_soon(ctx, pool.name, vm, lease_held=True)
     else:
         failed = ctx.store.forget_pending(pool.name, vm, expire=True)
         if failed:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from vmpooler.domain.states import State
-from vmpooler.lifecycle.context import DESTROY_QUEUE_SECONDS, Context
+from vmpooler.lifecycle.completed import destroy_soon
+from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.wake import wake_check
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -49,7 +51,7 @@ def _locked(ctx: Context, pools: Iterable[str]) -> Iterator[None]:
 
 def _wake(ctx: Context, pools: Iterable[str]) -> None:
     for name in pools:
-        ctx.dispatch.check(name)
+        wake_check(ctx, name)
 
 
 def _override(ctx: Context, values: dict, field: str, save, label: str | None = None) -> list[str]:
@@ -134,8 +136,7 @@ def retire(ctx: Context, pool_name: str, vm: str, state: State) -> bool:
     than at the pool's next check (a VM still being cloned waits for that)."""
     if not ctx.store.move(pool_name, vm, state, State.COMPLETED):
         return False
-    if ctx.store.queue_vm_work(vm, DESTROY_QUEUE_SECONDS):
-        ctx.dispatch.destroy(pool_name, vm)
+    destroy_soon(ctx, pool_name, vm)
     return True
 
 

@@ -7,6 +7,7 @@ import logging
 from vmpooler.domain.outcomes import ReadyCheck
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time, seconds_since
+from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
 from vmpooler.settings import PoolConfig
 
@@ -16,9 +17,11 @@ HOSTNAME_GRACE_SECONDS = 60
 
 
 def _retire(ctx: Context, pool: PoolConfig, vm: str, reason: str) -> bool:
+    """Called under the VM's lease, which passes to the destroy."""
     moved = ctx.store.move(pool.name, vm, State.READY, State.COMPLETED)
     if moved:
         log.debug("[!] [%s] '%s' %s", pool.name, vm, reason)
+        destroy_soon(ctx, pool.name, vm, lease_held=True)
     return moved
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from vmpooler.domain.states import State
 from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
@@ -34,10 +35,19 @@ def repopulate(ctx: Context, pool: PoolConfig) -> int:
             log.warning("[!] [%s] clone failed during check_pool with an error: %s", pool.name, exc)
             break
         if vm is None:
-            ctx.store.wait_for_slot(pool.name)
-            break
+            # No slot for this pool now: it waits in line and is woken when one frees.
+            _watch_pending(ctx, pool, started)
+            return started
         started += 1
+    ctx.store.stop_waiting(pool.name)
+    _watch_pending(ctx, pool, started)
     return started
+
+
+def _watch_pending(ctx: Context, pool: PoolConfig, started: int) -> None:
+    """New clones are watched at the quickest check pace until they are ready."""
+    if started:
+        ctx.store.pacing.bring_due_forward(pool.name, time.time() + ctx.settings.check_delays(pool)[0])
 
 
 def remove_excess(ctx: Context, pool: PoolConfig) -> int:

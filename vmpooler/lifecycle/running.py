@@ -6,6 +6,7 @@ import logging
 import math
 
 from vmpooler.domain.timefmt import seconds_since
+from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import Context
 from vmpooler.settings import PoolConfig
 
@@ -38,4 +39,5 @@ def _complete(ctx: Context, pool: PoolConfig, vm: str, reason: str) -> bool:
     moved = ctx.store.complete_running(pool.name, vm)
     if moved:
         log.debug("[!] [%s] '%s' %s", pool.name, vm, reason)
+        destroy_soon(ctx, pool.name, vm)
     return moved

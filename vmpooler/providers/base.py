@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Mapping
 
 from marshmallow import Schema, ValidationError
 
+from vmpooler.domain.capacity import worker_threads
 from vmpooler.metrics import Metrics, NullMetrics
 from vmpooler.providers.connection_pool import ConnectionPool, PoolTimeout
 from vmpooler.settings import ConfigError, PoolConfig, ProviderConfig, Settings
@@ -99,7 +100,10 @@ class Provider:
                                for line in flatten_errors(exc.messages)]) from None
 
     def default_connection_pool_size(self) -> int:
-        return self.default_pool_size
+        """A worker runs up to worker_threads() tasks at once, and a clone or destroy holds
+        its connection while it waits; connections are only made when needed."""
+        config = self.settings.config
+        return max(self.default_pool_size, worker_threads(config.task_limit, config.ondemand_clone_limit))
 
     # ---- helpers
 

@@ -29,6 +29,8 @@ class DummyOptions(Schema):
     seed = fields.Integer(load_default=None, allow_none=True)
     is_ready_timeout = fields.Float(load_default=5, validate=_Seconds)
     createvm_max_time = fields.Float(load_default=0, validate=_Seconds)
+    # Exactly this long, instead of a random delay (benchmarks want a known clone time).
+    createvm_fixed_time = fields.Float(load_default=0, validate=_Seconds)
     createvm_fail_percent = fields.Float(load_default=0, validate=_Percent)
     createdisk_max_time = fields.Float(load_default=0, validate=_Seconds)
     createdisk_fail_percent = fields.Float(load_default=0, validate=_Percent)
@@ -38,6 +40,7 @@ class DummyOptions(Schema):
     revertsnapshot_fail_percent = fields.Float(load_default=0, validate=_Percent)
     destroyvm_max_shutdown_time = fields.Float(load_default=0, validate=_Seconds)
     destroyvm_max_time = fields.Float(load_default=0, validate=_Seconds)
+    destroyvm_fixed_time = fields.Float(load_default=0, validate=_Seconds)
     destroyvm_fail_percent = fields.Float(load_default=0, validate=_Percent)
     migratevm_couldmove_percent = fields.Float(load_default=0, validate=_Percent)
     migratevm_max_time = fields.Float(load_default=0, validate=_Seconds)
@@ -81,6 +84,10 @@ class DummyProvider(Provider):
             return self.rng.randint(1, 100) <= percent
 
     def _delay(self, knob: str) -> None:
+        fixed = self.options.get(knob.replace("_max_time", "_fixed_time")) if knob.endswith("_max_time") else None
+        if fixed:
+            self.sleep(fixed)
+            return
         limit = self.options[knob]
         if not limit:
             return

@@ -22,12 +22,13 @@ def celery_broker_url(url: str) -> str:
     return url
 
 
-def make_client(cfg, url: str | None = None) -> redis.Redis:
+def make_client(cfg, url: str | None = None, min_connections: int = 0) -> redis.Redis:
+    """``min_connections``: what the process's threads need at once, when more than the configured pool."""
     url = url or redis_url(cfg)
     return redis.Redis.from_url(
         url,
         decode_responses=True,
-        max_connections=max(cfg.connection_pool_size, 2) * 4,
+        max_connections=max(cfg.connection_pool_size * 4, 8, min_connections),
         health_check_interval=30,
         retry_on_timeout=True,
     )

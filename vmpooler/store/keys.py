@@ -223,3 +223,21 @@ HEALTH_WORKERS = f"{PREFIX}health__workers"
 
 RATE_LIMIT_PREFIX = f"{PREFIX}ratelimit"
 """Prefix of the API's rate-limit counters (written by the ``limits`` library, shared by every API process)."""
+
+
+# ---- Control-loop keys added by this port
+
+
+def queued_work(kind: str, pool_name: str) -> str:
+    """STRING set while a pool task of ``kind`` (check, repopulate, migrate) waits in the
+    queue: further wake-ups of the pool coalesce into that one task."""
+    return f"{queued_work_prefix(kind)}{pool_name}"
+
+
+def queued_work_prefix(kind: str) -> str:
+    """What every ``queued_work`` key of ``kind`` starts with (a script appends the pool)."""
+    return f"{PREFIX}queued__{kind}__"
+
+
+CHECK_DUE = f"{PREFIX}check__due"
+"""ZSET pool -> epoch its next check is due; beat's tick sends the checks that are due."""

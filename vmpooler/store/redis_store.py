@@ -15,6 +15,7 @@ from vmpooler.domain.timefmt import format_time
 from vmpooler.store import keys, scripts
 from vmpooler.store.locks import QUEUED, Lease
 from vmpooler.store.ondemand import OndemandStore
+from vmpooler.store.pacing import PacingStore
 from vmpooler.store.pool_config import PoolConfigStore
 from vmpooler.store.replies import hash_mapping, optional_text, optional_texts, scored, text_hash, text_set
 
@@ -48,6 +49,7 @@ class RedisStore:
         self._begin_migration = client.register_script(scripts.BEGIN_MIGRATION)
         self.ondemand = OndemandStore(client, self.data_ttl)
         self.pool_config = PoolConfigStore(client)
+        self.pacing = PacingStore(client)
         self._set_field = client.register_script(scripts.SET_FIELD_IF_EXISTS)
 
     # ---- reads
@@ -195,9 +197,12 @@ class RedisStore:
         """Atomically claim a clone slot and the name, and put the VM in pending."""
         slots, counter = self._slot_keys(ondemand)
         flat = [str(x) for kv in fields.items() for x in kv]
+        # Pool-fill slots are shared fairly: see REGISTER_CLONE.
         return CloneSlot(self._register(
-            keys=[keys.vm(vm), slots, counter, keys.state_set(State.PENDING, pool), keys.vm_lock(vm)],
-            args=[vm, limit, repr(time.time()), int(lock_ttl * 1000), json.dumps(flat)],
+            keys=[keys.vm(vm), slots, counter, keys.state_set(State.PENDING, pool), keys.vm_lock(vm),
+                  keys.CLONE_WAITING],
+            args=[vm, limit, repr(time.time()), int(lock_ttl * 1000), json.dumps(flat), pool,
+                  "" if ondemand else "fair"],
         ))
 
     def release_slot(self, vm: str, ondemand: bool = False) -> bool:
@@ -227,12 +232,17 @@ class RedisStore:
             return keys.ONDEMAND_CLONE_SLOTS, keys.ONDEMAND_CLONE_COUNTER
         return keys.CLONE_SLOTS, keys.CLONE_COUNTER
 
-    def wait_for_slot(self, pool: str) -> None:
-        self.r.zadd(keys.CLONE_WAITING, {pool: time.time()}, nx=True)
+    def stop_waiting(self, pool: str) -> None:
+        """The pool needs no more clone slots: it leaves the queue of pools waiting for one."""
+        self.r.zrem(keys.CLONE_WAITING, pool)
 
-    def next_waiting_pool(self) -> str | None:
-        popped = scored(self.r.zpopmin(keys.CLONE_WAITING))
-        return popped[0][0] if popped else None
+    def pools_owed_slots(self, limit: int) -> list[str]:
+        """The waiting pools that the free clone slots are reserved for, first in line first."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zcard(keys.CLONE_SLOTS)
+        pipe.zrange(keys.CLONE_WAITING, 0, -1)
+        used, waiting = pipe.execute()
+        return waiting[:max(0, limit - used)]
 
     def record_clone_time(self, pool: str, vm: str, seconds: float, day: str) -> None:
         pipe = self.r.pipeline(transaction=True)
@@ -245,6 +255,11 @@ class RedisStore:
     def take_migrating(self, pool: str, vm: str) -> bool:
         """Claim a just-checked-out VM for its migration evaluation."""
         return bool(self.r.srem(keys.state_set(State.MIGRATING, pool), vm))
+
+    def forget_migrating(self, pool: str, vms: Iterable[str]) -> None:
+        vms = list(vms)
+        if vms:
+            self.r.srem(keys.state_set(State.MIGRATING, pool), *vms)
 
     def begin_migration(self, vm: str, limit: int) -> bool:
         """Take one of the fleet's ``migration_limit`` places; False when all are taken."""
@@ -273,9 +288,10 @@ class RedisStore:
             pipe.exists(keys.vm_lock(vm))
         return {vm for vm, held in zip(vms, pipe.execute()) if held}
 
-    def queue_vm_work(self, vm: str, ttl: float) -> bool:
-        """Claim a VM for a task about to be enqueued; False if someone works on it."""
-        return bool(self.r.set(keys.vm_lock(vm), QUEUED, nx=True, px=int(ttl * 1000)))
+    def queue_vm_work(self, vm: str, ttl: float, lease_held: bool = False) -> bool:
+        """Claim a VM for a task about to be enqueued; False if someone works on it.
+        ``lease_held``: the caller holds the VM's lease and hands it to the queued task."""
+        return bool(self.r.set(keys.vm_lock(vm), QUEUED, nx=not lease_held, px=int(ttl * 1000)))
 
     # ---- pool-level keys
 

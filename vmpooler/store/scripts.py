@@ -36,11 +36,27 @@ return best
 """
 
 # Register a new clone: the name must be unused and a slot free.
-# KEYS: vm hash, slots zset, counter, pending set, vm lock; ARGV: vm, limit,
-# now (score), lock ttl ms, JSON list of hash field/value pairs.
+# KEYS: vm hash, slots zset, counter, pending set, vm lock, waiting pools zset;
+# ARGV: vm, limit, now (score), lock ttl ms, JSON list of hash field/value pairs,
+# pool, 'fair' to share the slots among pools.
+# Fair sharing: pools that found every slot taken queue up (FIFO); the free slots
+# are reserved for the first of them, so a pool takes one only while fewer
+# waiting pools stand ahead of it than there are free slots, and then goes to
+# the back of the line (round robin). A hot pool thus cannot keep every slot.
 REGISTER_CLONE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'taken' end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 'full' end
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[2])
+if ARGV[7] == 'fair' then
+  local rank = redis.call('ZRANK', KEYS[6], ARGV[6])
+  local ahead = rank or redis.call('ZCARD', KEYS[6])
+  if free <= ahead then
+    redis.call('ZADD', KEYS[6], 'NX', ARGV[3], ARGV[6])
+    return 'full'
+  end
+  if rank then redis.call('ZADD', KEYS[6], 'XX', ARGV[3], ARGV[6]) end
+elseif free <= 0 then
+  return 'full'
+end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('SET', KEYS[3], redis.call('ZCARD', KEYS[2]))
 redis.call('SADD', KEYS[4], ARGV[1])

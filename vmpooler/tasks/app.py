@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 from vmpooler.bootstrap import Services
+from vmpooler.domain.capacity import worker_threads
 from vmpooler.store.connection import celery_broker_url
 
 # Importing the task modules registers their shared tasks on every app (signals: their receivers).
@@ -16,7 +17,11 @@ def create_celery(services: Services) -> Celery:
     settings = services.settings
     broker = settings.celery.broker_url or celery_broker_url(services.redis_url)
     app = Celery("vmpooler", broker=broker, set_as_current=False)
+    threads = worker_threads(settings.config.task_limit, settings.config.ondemand_clone_limit)
     app.conf.update(
+        # Clones and destroys wait on a hypervisor: threads let one process run every clone slot at once.
+        worker_pool="threads",
+        worker_concurrency=threads,
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_default_queue="pools",
         task_acks_late=True,
@@ -33,7 +38,25 @@ def create_celery(services: Services) -> Celery:
         timezone="UTC",
     )
     app.services = services
+    app.steps["worker"].add(ProvisioningThreads)
     return app
+
+
+class ProvisioningThreads(bootsteps.Step):
+    """A thread-pool worker never runs fewer threads than the limits need: a smaller
+    ``--concurrency`` would silently cap clones below ``task_limit`` and let them
+    starve the pool checks. Other pools (``-P prefork``) keep what they were given."""
+
+    requires = ("celery.worker.components:Pool",)
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        if worker.pool_cls.__module__ != "celery.concurrency.thread" or worker.autoscale:
+            return
+        config = worker.app.services.settings.config
+        needed = worker_threads(config.task_limit, config.ondemand_clone_limit)
+        if worker.concurrency < needed:
+            worker.concurrency = worker.min_concurrency = needed
 
 
 def _transport_options(visibility_timeout: int) -> dict:

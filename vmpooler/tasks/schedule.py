@@ -10,6 +10,7 @@ VMOPS_QUEUE = "vmops"
 QUEUES = (POOLS_QUEUE, PROVISION_QUEUE, VMOPS_QUEUE)
 
 TASK_QUEUES = {
+    "vmpooler.pool.tick": POOLS_QUEUE,
     "vmpooler.pool.check": POOLS_QUEUE,
     "vmpooler.pool.repopulate": POOLS_QUEUE,
     "vmpooler.pool.migrate": POOLS_QUEUE,
@@ -23,26 +24,29 @@ TASK_QUEUES = {
     "vmpooler.health.heartbeat": POOLS_QUEUE,
 }
 
+TICK_SECONDS = 1.0
+"""How often beat asks for the checks that are due: the finest pacing of a pool check."""
+
 HEARTBEAT_TASK = "vmpooler.health.heartbeat"
 HEARTBEAT_SECONDS = 10.0
 """How often beat proves itself alive; ``/healthcheck`` allows a few missed beats."""
 
 
 def build_beat_schedule(settings: Settings) -> dict[str, dict]:
-    """One check per pool every ``check_loop_delay_min`` seconds (the check itself
-    backs off to ``check_loop_delay_max`` while the pool is idle), the on-demand
-    queues every global ``check_loop_delay_min`` (a request is also processed at
-    once when it arrives), plus the purge of each provider that has it enabled."""
-    schedule: dict[str, dict] = {}
-    for pool in settings.pools:
-        interval, _, _ = settings.check_delays(pool)
-        schedule[f"check-pool-{pool.name}"] = {
-            "task": "vmpooler.pool.check",
-            "schedule": float(interval),
-            "args": (pool.name,),
-            # A check that waited longer than one interval is superseded by the next one.
-            "options": {"queue": POOLS_QUEUE, "expires": float(interval)},
-        }
+    """One tick every TICK_SECONDS that sends the pool checks now due (each check
+    sets its pool's next due time, backing off from ``check_loop_delay_min`` to
+    ``check_loop_delay_max`` while the pool is idle), so beat sends one message a
+    second however many pools there are; the on-demand queues every global
+    ``check_loop_delay_min`` (a request is also processed at once when it
+    arrives), plus the purge of each provider that has it enabled."""
+    schedule: dict[str, dict] = {
+        "pool-tick": {
+            "task": "vmpooler.pool.tick",
+            "schedule": TICK_SECONDS,
+            # A tick that waited longer than one interval is superseded by the next one.
+            "options": {"queue": POOLS_QUEUE, "expires": TICK_SECONDS},
+        },
+    }
     ondemand_interval = float(settings.config.check_loop_delay_min)
     schedule["ondemand-process"] = {
         "task": "vmpooler.ondemand.process",

@@ -7,6 +7,7 @@ import logging
 from celery import Celery
 
 from vmpooler.bootstrap import publish_pools
+from vmpooler.lifecycle.wake import wake_check
 from vmpooler.tasks.dispatch import CeleryDispatcher
 
 log = logging.getLogger("vmpooler")
@@ -26,5 +27,6 @@ def on_worker_ready(app: Celery) -> None:
         if provider.purge_unconfigured_resources and settings.pools_of_provider(name):
             dispatch.purge(name)
     # Fill pools now instead of on the first beat tick.
+    ctx = services.context(dispatch)
     for pool in settings.pools:
-        dispatch.check(pool.name)
+        wake_check(ctx, pool.name)

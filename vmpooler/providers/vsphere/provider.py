@@ -49,8 +49,8 @@ class VSphereProvider(Provider):
     # ---- connections
 
     def default_connection_pool_size(self) -> int:
-        """One session per pool served, per concurrent clone, and at least two."""
-        return max(len(self.provided_pools), self.settings.config.task_limit, 2)
+        """One session per pool served, per task a worker runs at once, and at least two."""
+        return max(len(self.provided_pools), super().default_connection_pool_size(), 2)
 
     def connect(self) -> Session:
         session = Session(self._connector)
