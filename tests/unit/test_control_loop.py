@@ -61,7 +61,7 @@ def test_a_returned_vm_has_its_destroy_queued_once_and_the_check_adds_none(make_
     check_pool(ctx, "p")  # the safety net sees the destroy already queued
     assert destroys(dispatcher) == [vm]
     assert destroy_vm(ctx, "p", vm)
-    assert vm not in ctx.providers["dummy"].vms_in_pool("p")
+    assert vm not in ctx.providers["dummy"].vms_in_pool(ctx.pool("p"))
     assert not redis_client.smembers("vmpooler__completed__p")
 
 

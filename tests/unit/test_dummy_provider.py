@@ -51,8 +51,8 @@ def test_fixed_times_replace_the_random_delays(redis_url, redis_client):
     sleeps: list[float] = []
     dummy = provider(redis_url, sleeps, createvm_max_time=3, createvm_fixed_time=1.5, destroyvm_fixed_time=0.25)
     for index in range(5):
-        dummy.create_vm("p", f"vm{index}")
-    dummy.destroy_vm("p", "vm0")
+        dummy.create_vm(pool_config(dummy, "p"), f"vm{index}")
+    dummy.destroy_vm(pool_config(dummy, "p"), "vm0")
     assert sleeps == [1.5] * 5 + [0.25]
 
 

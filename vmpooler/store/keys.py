@@ -106,7 +106,7 @@ NAMESPACES = frozenset({
     "pending", "ready", "running", "completed", "discovered", "migrating", "vm", "active", "empty",
     "lastboot", "pools", "pool", "tasks", "migration", "config", "poolreset", "template",
     "provisioning", "odcreate", "odrequest", "boot", "clone", "tag", "token", "ready_order", "lock",
-    "check", "dummy", "ondemand", "prometheus", "health", "ratelimit",
+    "check", "dummy", "ondemand", "prometheus", "health", "ratelimit", "queued",
 })
 
 
@@ -231,12 +231,12 @@ RATE_LIMIT_PREFIX = f"{PREFIX}ratelimit"
 def queued_work(kind: str, pool_name: str) -> str:
     """STRING set while a pool task of ``kind`` (check, repopulate, migrate) waits in the
     queue: further wake-ups of the pool coalesce into that one task."""
-    return f"{queued_work_prefix(kind)}{pool_name}"
+    return f"{queued_work_prefix(kind)}{safe(pool_name)}"
 
 
 def queued_work_prefix(kind: str) -> str:
     """What every ``queued_work`` key of ``kind`` starts with (a script appends the pool)."""
-    return f"{PREFIX}queued__{kind}__"
+    return f"{PREFIX}queued__{safe(kind)}__"
 
 
 CHECK_DUE = f"{PREFIX}check__due"

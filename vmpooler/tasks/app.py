@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery, bootsteps
 
 from vmpooler.bootstrap import Services
@@ -11,6 +13,8 @@ from vmpooler.store.connection import celery_broker_url
 # Importing the task modules registers their shared tasks on every app (signals: their receivers).
 from vmpooler.tasks import heartbeat, ondemand_tasks, pool_tasks, signals, vm_tasks, vmops_tasks  # noqa: F401
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
+
+log = logging.getLogger("vmpooler.tasks")
 
 
 def create_celery(services: Services) -> Celery:
@@ -43,9 +47,9 @@ def create_celery(services: Services) -> Celery:
 
 
 class ProvisioningThreads(bootsteps.Step):
-    """A thread-pool worker never runs fewer threads than the limits need: a smaller
-    ``--concurrency`` would silently cap clones below ``task_limit`` and let them
-    starve the pool checks. Other pools (``-P prefork``) keep what they were given."""
+    """Warns when a thread-pool worker was given fewer threads than the limits need: clones
+    would then be capped below ``task_limit`` and could starve the pool checks. An explicit
+    ``--concurrency`` is the operator's choice and is kept."""
 
     requires = ("celery.worker.components:Pool",)
 
@@ -56,7 +60,9 @@ class ProvisioningThreads(bootsteps.Step):
         config = worker.app.services.settings.config
         needed = worker_threads(config.task_limit, config.ondemand_clone_limit)
         if worker.concurrency < needed:
-            worker.concurrency = worker.min_concurrency = needed
+            log.warning("[!] this worker runs %s threads; task_limit %s and ondemand_clone_limit %s need %s "
+                        "(leave --concurrency unset to get them)", worker.concurrency, config.task_limit,
+                        config.ondemand_clone_limit, needed)
 
 
 def _transport_options(visibility_timeout: int) -> dict:
