@@ -60,8 +60,8 @@ def _celery(kind: str, extra: list[str]) -> list[str]:
 
 
 def _gunicorn(host: str, port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "vmpooler.api.wsgi:app"]
+    return [sys.executable, "-m", "gunicorn", "--config", "python:vmpooler.api.gunicorn_conf",
+            "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-", "vmpooler.api.wsgi:app"]
 
 
 def cmd_status(args) -> int:

@@ -22,6 +22,8 @@ from vmpooler.api.state import settings, tokens
 from vmpooler.auth import authenticate
 
 TOKEN_HEADER = "X-AUTH-TOKEN"
+MISSING_TOKEN = f"this request needs a token: send one in the {TOKEN_HEADER} header"
+INVALID_TOKEN = f"the token in {TOKEN_HEADER} is not valid"
 
 
 def auth_enabled() -> bool:
@@ -33,10 +35,10 @@ def _validated() -> tuple[str, str]:
     if "vmpooler_token" not in g:
         token = request.headers.get(TOKEN_HEADER)
         if token is None:
-            raise unauthorized(f"this request needs a token: send one in the {TOKEN_HEADER} header")
+            raise unauthorized(MISSING_TOKEN)
         user = tokens().touch(token.strip())
         if user is None:
-            raise unauthorized(f"the token in {TOKEN_HEADER} is not valid")
+            raise unauthorized(INVALID_TOKEN)
         g.vmpooler_token = (token.strip(), user)
     return g.vmpooler_token
 

@@ -9,8 +9,9 @@ from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
 from vmpooler.api import schemas
-from vmpooler.api.auth import auth_enabled, current_token, current_user, require_token
-from vmpooler.api.errors import ApiError
+from vmpooler.api.auth import (INVALID_TOKEN, MISSING_TOKEN, TOKEN_HEADER, auth_enabled, current_token, current_user,
+                               require_token)
+from vmpooler.api.errors import ApiError, unauthorized
 from vmpooler.api.state import api_version, context, meta
 from vmpooler.api.vm_view import vm_details
 from vmpooler.domain.timefmt import now, today
@@ -217,15 +218,18 @@ def delete_vm(hostname: str):
     """
     ctx = context()
     name = short_hostname(hostname, ctx.settings)
-    fields = ctx.store.vm(name)
-    if not fields:
+    token = request.headers.get(TOKEN_HEADER)
+    # One script: the token check (1.3.0: any valid token for a token-bound VM) and the move.
+    result = ctx.store.give_back(name, token.strip() if token else None)
+    if result.outcome == "unknown":
         raise ApiError(404, f"no VM named '{name}'")
-    if fields.get("token:token"):
-        require_token()
-    pool = fields.get("template", "")
-    if not pool or not ctx.store.complete_running(pool, name):
+    if result.outcome == "needs_token":
+        raise unauthorized(MISSING_TOKEN)
+    if result.outcome == "bad_token":
+        raise unauthorized(INVALID_TOKEN)
+    if not result.returned:
         ctx.metrics.increment("delete.failed")
         raise ApiError(404, f"'{name}' is not checked out (not in the running VMs of its pool)")
     ctx.metrics.increment("delete.success")
-    usage("destroy", pool, fields.get("token:user"))
+    usage("destroy", result.pool, result.owner or None)
     return jsonify({"ok": True})

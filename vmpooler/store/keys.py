@@ -15,9 +15,18 @@ def state_set(state: str, pool: str) -> str:
     return f"{PREFIX}{state}__{pool}"
 
 
+def state_set_prefix(state: str) -> str:
+    """``state_set`` without its pool, for a script that reads the pool from a VM hash."""
+    return f"{PREFIX}{state}__"
+
+
 def vm(name: str) -> str:
     """Per-VM metadata HASH."""
     return f"{PREFIX}vm__{name}"
+
+
+VM_PREFIX = f"{PREFIX}vm__"
+"""``vm`` without its name, for a script that names the VM it picked."""
 
 
 def active(pool: str) -> str:
