@@ -203,8 +203,8 @@ def api_server(config_path: str, port: int, web_workers: int, worker_class: str 
 class Client:
     """One keep-alive HTTP/1.1 connection."""
 
-    def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def __init__(self, port: int, timeout: float = 30):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def call(self, method: str, path: str) -> tuple[int, bytes]:
         self.conn.request(method, path)
@@ -394,11 +394,15 @@ def status_with_stalled_clients(port: int) -> dict:
         time.sleep(0.2)
         samples = []
         for _ in range(20):
-            client = Client(port)  # a new connection each time: it must be accepted too
+            client = Client(port, timeout=5)  # a new connection each time: it must be accepted too
             started = time.perf_counter()
-            status, _ = client.call("GET", "/api/v1/status")
+            try:
+                status, _ = client.call("GET", "/api/v1/status")
+            except OSError:
+                return {"stalled_clients": STALLED_CLIENTS, "timed_out_after_s": 5, **percentiles(samples)}
+            finally:
+                client.close()
             samples.append(time.perf_counter() - started)
-            client.close()
             if status != 200:
                 raise SystemExit(f"GET /status answered {status} beside stalled clients")
     finally:
@@ -456,8 +460,8 @@ def main() -> int:
         "redis_busy_per_checkout_us": (result["redis_busy_per_checkout_at_50000"]["script_p50_us"] or 1e9)
         <= GOALS["redis_busy_per_checkout_us"],
         "status_p50_ms": result["status_500_pools"]["p50_ms"] <= GOALS["status_p50_ms"],
-        "status_with_stalled_clients_max_ms": result["status_with_stalled_clients"]["max_ms"]
-        <= GOALS["status_with_stalled_clients_max_ms"],
+        "status_with_stalled_clients_max_ms": "timed_out_after_s" not in result["status_with_stalled_clients"]
+        and result["status_with_stalled_clients"]["max_ms"] <= GOALS["status_with_stalled_clients_max_ms"],
     }
     result["goals"] = GOALS
     print(json.dumps(result, indent=2))

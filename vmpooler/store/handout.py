@@ -105,6 +105,6 @@ class Handout:
         outcome, pool, owner = self._give_back(
             keys=[keys.vm(vm), keys.token(token) if token else ""],
             args=[vm, keys.state_set_prefix("running"), keys.state_set_prefix("completed"),
-                  keys.state_set_prefix("migrating"), format_time(),
+                  keys.state_set_prefix("migrating"), format_time() if token else "",
                   json.dumps(sorted(admins)) if admins is not None else ""])
         return GiveBack(outcome, pool, owner)
