@@ -48,6 +48,7 @@ class RedisStore:
         self.ondemand = OndemandStore(client, self.data_ttl)
         self.pool_config = PoolConfigStore(client)
         self._set_field = client.register_script(scripts.SET_FIELD_IF_EXISTS)
+        self._count_members = client.register_script(scripts.COUNT_MEMBERS)
 
     # ---- reads
 
@@ -60,11 +61,12 @@ class RedisStore:
 
     def counts(self, pools: Iterable[str], states: Iterable[State] = ALL_STATES) -> dict[str, dict[State, int]]:
         pools, states = list(pools), list(states)
-        pipe = self.r.pipeline(transaction=True)
-        for pool in pools:
-            for state in states:
-                pipe.scard(keys.state_set(state.value, pool))
-        values = iter(pipe.execute())
+        if not pools or not states:
+            return {pool: {} for pool in pools}
+        # One script rather than a pipeline of SCARDs: /status with 500 pools builds and
+        # parses one command instead of 2,000.
+        values = iter(self._count_members(keys=[keys.state_set(state.value, pool) for pool in pools
+                                                for state in states]))
         return {pool: {state: next(values) for state in states} for pool in pools}
 
     def vm_fields(self, vms: Iterable[str], names: Iterable[str]) -> dict[str, dict[str, str | None]]:

@@ -86,6 +86,14 @@ redis.call('SREM', ARGV[4] .. pool, ARGV[1])
 return {'returned', pool, owner}
 """
 
+# The size of every set in KEYS, in order: one call, however many pools, and
+# consistent as a MULTI would be.
+COUNT_MEMBERS = """
+local sizes = {}
+for i, key in ipairs(KEYS) do sizes[i] = redis.call('SCARD', key) end
+return sizes
+"""
+
 # Register a new clone: the name must be unused and a slot free.
 # KEYS: vm hash, slots zset, counter, pending set, vm lock; ARGV: vm, limit,
 # now (score), lock ttl ms, JSON list of hash field/value pairs.
