@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -102,3 +103,29 @@ def test_stalled_clients_do_not_delay_status(api_server):
     finally:
         for sock in stalled:
             sock.close()
+
+
+def test_a_burst_of_concurrent_requests_is_served_not_refused(api_server):
+    # More requests in flight at once than a worker process has Redis connections: they wait
+    # for one instead of failing with a 503.
+    port, clients = api_server, 150
+    ready, statuses = threading.Barrier(clients), []
+
+    def request():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.connect()
+            ready.wait()
+            conn.request("GET", "/api/v1/status")
+            reply = conn.getresponse()
+            reply.read()
+            statuses.append(reply.status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=request) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * clients

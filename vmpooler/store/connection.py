@@ -22,12 +22,22 @@ def celery_broker_url(url: str) -> str:
     return url
 
 
+POOL_WAIT_SECONDS = 10.0
+"""How long a caller waits for a free connection when all of the process's are in use."""
+
+
 def make_client(cfg, url: str | None = None) -> redis.Redis:
-    url = url or redis_url(cfg)
-    return redis.Redis.from_url(
-        url,
+    # Blocking: a burst of concurrent callers (the API's gevent workers serve many
+    # requests at once) waits for a free connection instead of failing with
+    # "Too many connections".
+    pool = redis.BlockingConnectionPool.from_url(
+        url or redis_url(cfg),
         decode_responses=True,
         max_connections=max(cfg.connection_pool_size, 2) * 4,
+        timeout=POOL_WAIT_SECONDS,
         health_check_interval=30,
         retry_on_timeout=True,
     )
+    client = redis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True
+    return client
