@@ -22,19 +22,15 @@ def celery_broker_url(url: str) -> str:
     return url
 
 
-POOL_WAIT_SECONDS = 10.0
-"""How long a caller waits for a free connection when all of the process's are in use."""
-
-
 def make_client(cfg, url: str | None = None) -> redis.Redis:
-    # Blocking: a burst of concurrent callers (the API's gevent workers serve many
-    # requests at once) waits for a free connection instead of failing with
-    # "Too many connections".
+    # Blocking, as 1.3.0's pool: a burst of concurrent callers (the API's gevent workers
+    # serve many requests at once) waits up to connection_pool_timeout seconds for a
+    # free connection instead of failing with "Too many connections".
     pool = redis.BlockingConnectionPool.from_url(
         url or redis_url(cfg),
         decode_responses=True,
         max_connections=max(cfg.connection_pool_size, 2) * 4,
-        timeout=POOL_WAIT_SECONDS,
+        timeout=cfg.connection_pool_timeout or 5,
         health_check_interval=30,
         retry_on_timeout=True,
     )
