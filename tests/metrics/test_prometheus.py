@@ -141,6 +141,7 @@ def test_counter_samples_end_in_total_exactly_once(redis_client):
     metrics = PrometheusMetrics("vmpooler", lambda: redis_client)
     metrics.increment("http_requests_vm_total.post.vm.checkout")
     metrics.increment("connect.open")
+    metrics.flush()
     found = samples(exposition(metrics.store, "vmpooler", "vmpooler").decode())
     assert found == {
         ("vmpooler_http_requests_vm_total", labels(method="post", subpath="vm", operation="checkout")): 1,
@@ -159,8 +160,27 @@ def test_new_series_stop_at_the_cap_while_existing_ones_keep_counting(redis_clie
 
 def test_a_full_store_is_logged(redis_client, vmpooler_log):
     redis_client.hset(keys.PROMETHEUS_COUNTERS, mapping={f"filler{n}": 1 for n in range(MAX_FIELDS)})
-    PrometheusMetrics("vmpooler", lambda: redis_client).increment("checkout.invalid.new")
+    metrics = PrometheusMetrics("vmpooler", lambda: redis_client)
+    metrics.increment("checkout.invalid.new")
+    metrics.flush()  # datapoints are written in batches
     assert "too many series stored in Redis; vmpooler_checkout_invalid and other new series" in vmpooler_log.text
     assert redis_client.hlen(keys.PROMETHEUS_COUNTERS) == MAX_FIELDS
     # Fields it did not write do not break the scrape.
     assert exposition(MetricsStore(redis_client), "vmpooler", "vmpooler") == b""
+
+
+def test_datapoints_are_written_in_batches_off_the_callers_path(redis_client):
+    metrics = PrometheusMetrics("vmpooler", lambda: redis_client, flush_seconds=60)
+    for _ in range(50):
+        metrics.increment("checkout.success.pool1")
+    metrics.timing("clone.pool1", 3)
+    assert not redis_client.exists(keys.PROMETHEUS_COUNTERS, keys.PROMETHEUS_HISTOGRAMS)
+    metrics.flush()
+    found = samples(exposition(metrics.store, "vmpooler", "vmpooler").decode())
+    assert found[("vmpooler_checkout_success_total", labels(poolname="pool1"))] == 50
+    assert found[("vmpooler_clone_count", labels(poolname="pool1"))] == 1
+    # Left alone, a batch is written by its timer.
+    soon = PrometheusMetrics("vmpooler", lambda: redis_client, flush_seconds=0.05)
+    soon.increment("checkout.success.pool1")
+    wait_for(lambda: samples(exposition(soon.store, "vmpooler", "vmpooler").decode()).get(
+        ("vmpooler_checkout_success_total", labels(poolname="pool1"))) == 51, timeout=5, message="timer flush")

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 
 from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
+from vmpooler.domain.outcomes import Return
 from vmpooler.domain.states import State
 from vmpooler.lifecycle.check import PassResult, check_pool, record_pass
 from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
@@ -55,8 +56,8 @@ def test_a_returned_vm_has_its_destroy_queued_once_and_the_check_adds_none(make_
     ctx = make_ctx()
     fill(ctx, dispatcher)
     vm = ctx.store.checkout("p")
-    assert give_back(ctx, "p", vm)
-    assert not give_back(ctx, "p", vm)  # a second DELETE changes nothing
+    assert give_back(ctx, vm, None, []).outcome is Return.RETURNED
+    assert give_back(ctx, vm, None, []).outcome is Return.NOT_RUNNING  # a second DELETE changes nothing
     assert destroys(dispatcher) == [vm]
     check_pool(ctx, "p")  # the safety net sees the destroy already queued
     assert destroys(dispatcher) == [vm]
@@ -119,7 +120,7 @@ def test_many_checkouts_queue_one_repopulate_and_no_migration(make_ctx, dispatch
     assert dispatcher.of("migrate") == []  # no migration_limit: nothing to evaluate
     started(ctx, REPOPULATE, "p")  # the queued task runs: the next wake-up queues a new one
     for vm in taken[:5]:
-        give_back(ctx, "p", vm)
+        give_back(ctx, vm, None, [])
         checkout(ctx, [("p", 1)])
     assert dispatcher.of("repopulate") == [("p",), ("p",)]
 

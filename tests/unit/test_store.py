@@ -53,9 +53,9 @@ def test_checkout_hands_out_the_oldest_ready_vm(services, redis_client):
         redis_client.sadd("vmpooler__pending__p", vm)
     for vm in ["a-oldest", "b-middle", "c-newest"]:
         store.mark_ready("p", vm, None, "2021-11-15")
-    # A VM another vmpooler put in ready (no order recorded) counts as oldest.
+    # A VM another vmpooler put in ready (no order recorded yet) comes once the order is used up.
     redis_client.sadd("vmpooler__ready__p", "z-legacy")
-    assert [store.checkout("p") for _ in range(5)] == ["z-legacy", "a-oldest", "b-middle", "c-newest", None]
+    assert [store.checkout("p") for _ in range(5)] == ["a-oldest", "b-middle", "c-newest", "z-legacy", None]
     assert redis_client.smembers("vmpooler__migrating__p") == {"z-legacy", "a-oldest", "b-middle", "c-newest"}
     assert redis_client.hexists("vmpooler__active__p", "a-oldest")
     assert redis_client.hget("vmpooler__vm__a-oldest", "checkout")

@@ -26,6 +26,8 @@ from vmpooler.api.validation import is_token
 from vmpooler.auth import authenticate
 
 TOKEN_HEADER = "X-AUTH-TOKEN"
+MISSING_TOKEN = f"this request needs a token: send one in the {TOKEN_HEADER} header"
+INVALID_TOKEN = f"the token in {TOKEN_HEADER} is not valid"
 
 
 def auth_enabled() -> bool:
@@ -37,11 +39,11 @@ def _validated() -> tuple[str, str]:
     if "vmpooler_token" not in g:
         token = request.headers.get(TOKEN_HEADER)
         if token is None:
-            raise unauthorized(f"this request needs a token: send one in the {TOKEN_HEADER} header")
+            raise unauthorized(MISSING_TOKEN)
         token = token.strip()
         user = tokens().touch(token) if is_token(token) else None
         if user is None:
-            raise unauthorized(f"the token in {TOKEN_HEADER} is not valid")
+            raise unauthorized(INVALID_TOKEN)
         g.vmpooler_token = (token, user)
     return g.vmpooler_token
 

@@ -50,6 +50,7 @@ def register(app: Flask, app_services: Services) -> None:
             ---
             responses: {200: Text}
             """
+            metrics.flush()
             return Response(exposition(metrics.store, metrics.prometheus_prefix, instance),
                             content_type=PROMETHEUS_CONTENT_TYPE)
 

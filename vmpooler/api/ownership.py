@@ -25,7 +25,11 @@ def require_owner(fields: Mapping[str, str], what: str) -> None:
     # A hash without a user (written by hand) belongs to the token itself.
     mine = user == owner if owner else token == owner_token
     if not mine and not is_admin(user):
-        raise ApiError(403, f"{what} belongs to another user; only its owner or an admin may change it")
+        raise not_owner(what)
+
+
+def not_owner(what: str) -> ApiError:
+    return ApiError(403, f"{what} belongs to another user; only its owner or an admin may change it")
 
 
 def require_token_owner(token_fields: Mapping[str, str], user: str) -> None:

@@ -24,7 +24,11 @@ def settings() -> Settings:
 
 
 def context() -> Context:
-    return services().context(current_app.extensions["vmpooler"]["dispatch"])
+    """The app's lifecycle context, made once (not per request: it seeds a random source)."""
+    extension = current_app.extensions["vmpooler"]
+    if "context" not in extension:
+        extension["context"] = services().context(extension["dispatch"])
+    return extension["context"]
 
 
 def meta() -> VmMeta:

@@ -9,13 +9,22 @@ from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
 from vmpooler.api import schemas
-from vmpooler.api.auth import auth_enabled, current_token, current_user, require_token
-from vmpooler.api.errors import ApiError
+from vmpooler.api.auth import (
+    INVALID_TOKEN,
+    MISSING_TOKEN,
+    TOKEN_HEADER,
+    auth_enabled,
+    current_token,
+    current_user,
+    require_token,
+)
+from vmpooler.api.errors import ApiError, unauthorized
 from vmpooler.api.naming import Naming, naming
-from vmpooler.api.ownership import require_owner
+from vmpooler.api.ownership import not_owner, require_owner
 from vmpooler.api.state import api_version, context, meta
-from vmpooler.api.validation import check_name
+from vmpooler.api.validation import check_name, is_token
 from vmpooler.api.vm_view import vm_details
+from vmpooler.domain.outcomes import Return
 from vmpooler.domain.timefmt import now, today
 from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
 from vmpooler.lifecycle.completed import give_back
@@ -222,14 +231,20 @@ def delete_vm(hostname: str):
     """
     ctx = context()
     name = short_hostname(hostname, ctx.settings)
-    fields = ctx.store.vm(name)
-    if not fields:
+    token = (request.headers.get(TOKEN_HEADER) or "").strip() or None
+    if token is not None and not is_token(token):
+        raise unauthorized(INVALID_TOKEN)
+    # One script call: the owner check and the move; the destroy is queued at once.
+    result = give_back(ctx, name, token, ctx.settings.config.admin_users or [])
+    if result.outcome is Return.UNKNOWN:
         raise ApiError(404, f"no VM named '{name}'")
-    require_owner(fields, f"VM '{name}'")
-    pool = fields.get("template", "")
-    if not pool:
-        ctx.metrics.increment("delete.failed")
-    if not pool or not give_back(ctx, pool, name):
+    if result.outcome is Return.NEEDS_TOKEN:
+        raise unauthorized(MISSING_TOKEN)
+    if result.outcome is Return.BAD_TOKEN:
+        raise unauthorized(INVALID_TOKEN)
+    if result.outcome is Return.NOT_OWNER:
+        raise not_owner(f"VM '{name}'")
+    if result.outcome is not Return.RETURNED:
         raise ApiError(404, f"'{name}' is not checked out (not in the running VMs of its pool)")
-    usage("destroy", pool, fields.get("token:user"))
+    usage("destroy", result.pool, result.owner or None)
     return jsonify({"ok": True})

@@ -70,3 +70,14 @@ class Promotion(str, Enum):
     MISSING = "missing"
     GONE = "gone"
     """It was no longer pending: nothing moved."""
+
+
+class Return(str, Enum):
+    """What became of a user's return of a VM (``DELETE /vm/<name>``)."""
+
+    RETURNED = "returned"
+    UNKNOWN = "unknown"
+    NOT_RUNNING = "not_running"
+    NEEDS_TOKEN = "needs_token"
+    BAD_TOKEN = "bad_token"
+    NOT_OWNER = "not_owner"

@@ -69,6 +69,7 @@ def check_pool(ctx: Context, pool_name: str) -> PassResult:
     except provider.errors as exc:  # nothing else can be judged without the inventory
         log.warning("[!] [%s] _check_pool failed with an error while running create_inventory: %s", pool.name, exc)
         return result
+    ctx.store.reconcile_ready_order(pool.name)
     snapshot = ctx.store.snapshot(pool.name)
     locked = ctx.store.locked_vms(snapshot[State.PENDING] | snapshot[State.COMPLETED])
     result.discovered = discover(ctx, pool, snapshot, inventory)

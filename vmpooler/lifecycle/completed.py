@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 
+from vmpooler.domain.outcomes import Return
 from vmpooler.domain.states import State
 from vmpooler.lifecycle.context import DESTROY_QUEUE_SECONDS, LEASE_SECONDS, Context
 from vmpooler.settings import PoolConfig
+from vmpooler.store.handout import GiveBack
 from vmpooler.store.redis_store import PoolSnapshot
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -37,15 +40,17 @@ def destroy_soon(ctx: Context, pool_name: str, vm: str, lease_held: bool = False
     return True
 
 
-def give_back(ctx: Context, pool_name: str, vm: str) -> bool:
-    """A user returns a checked-out VM: it goes to completed and its destroy is
-    queued at once. False (nothing changed) when the VM is not running in the pool."""
-    if not ctx.store.complete_running(pool_name, vm):
+def give_back(ctx: Context, vm: str, token: str | None, admins: Collection[str]) -> GiveBack:
+    """A user returns a checked-out VM: it goes to completed (one script call, which also
+    checks the token and its owner) and its destroy is queued at once. Any outcome but
+    ``RETURNED`` changed nothing."""
+    result = ctx.store.give_back(vm, token, admins)
+    if result.outcome is Return.RETURNED:
+        ctx.metrics.increment("delete.success")
+        destroy_soon(ctx, result.pool, vm)
+    elif result.outcome is Return.NOT_RUNNING:
         ctx.metrics.increment("delete.failed")
-        return False
-    ctx.metrics.increment("delete.success")
-    destroy_soon(ctx, pool_name, vm)
-    return True
+    return result
 
 
 def destroy_vm(ctx: Context, pool_name: str, vm: str) -> bool:

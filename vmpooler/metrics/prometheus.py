@@ -4,13 +4,21 @@ Every gunicorn worker and Celery worker process writes its datapoints to Redis
 (:mod:`vmpooler.store.metrics_store`), and the scrape endpoint renders the totals.
 So counters add up across processes and hosts, and survive the exit of the
 process that counted them, with no shared directory to manage.
+
+Datapoints are batched per process and written in one script call at most every
+FLUSH_SECONDS (a one-shot timer armed by the first datapoint of a batch, and at
+exit), so a request or a task never waits on a metrics round trip; the scrape
+endpoint writes its own process's batch first.
 """
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Callable, Iterable
 
@@ -20,19 +28,34 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from vmpooler.metrics import Metrics
 from vmpooler.metrics.catalogue import COUNTER, GAUGE, HISTOGRAM, HTTP_BUCKETS, Series, UnknownMetric, documentation, series
-from vmpooler.store.metrics_store import Client, MetricsStore, StoredSeries
+from vmpooler.store.metrics_store import Batch, Client, MetricsStore, StoredSeries, series_name
 
 log = logging.getLogger("vmpooler.metrics")
 
 INSTANCE_LABEL = "vmpooler_instance"
 
+FLUSH_SECONDS = 1.0
+
+
+def _flush_if_alive(ref: weakref.ref[PrometheusMetrics]) -> None:
+    metrics = ref()
+    if metrics is not None:
+        metrics.flush()
+
 
 class PrometheusMetrics(Metrics):
-    def __init__(self, prometheus_prefix: str, redis_client: Callable[[], Client]):
+    def __init__(self, prometheus_prefix: str, redis_client: Callable[[], Client],
+                 flush_seconds: float = FLUSH_SECONDS):
         self.prometheus_prefix = prometheus_prefix
+        self.flush_seconds = flush_seconds
         self._redis_client = redis_client
         self._store: MetricsStore | None = None
         self._lock = threading.Lock()
+        self._batch_lock = threading.Lock()
+        self._batch = Batch()
+        self._timer: threading.Timer | None = None
+        self._timer_pid = 0
+        atexit.register(_flush_if_alive, weakref.ref(self))
 
     @property
     def store(self) -> MetricsStore:
@@ -46,38 +69,62 @@ class PrometheusMetrics(Metrics):
         log.warning("[!] prometheus: too many series stored in Redis; %s and other new series are dropped", name)
 
     def increment(self, label: str, value: int = 1) -> None:
-        self._record(label, COUNTER, "increment", value, lambda s: self.store.add(s.name, s.labels, value))
+        self._record(label, COUNTER, "increment", value, lambda b, s: b.add(s.name, s.labels, value))
 
     def gauge(self, label: str, value: float) -> None:
         if value is not None:
-            self._record(label, GAUGE, "gauge", value, lambda s: self.store.set_gauge(s.name, s.labels, value))
+            self._record(label, GAUGE, "gauge", value, lambda b, s: b.set_gauge(s.name, s.labels, value))
 
     def timing(self, label: str, value: float) -> None:
         if value is not None:
             self._record(label, HISTOGRAM, "timing", value,
-                         lambda s: self.store.observe(s.name, s.labels, bucket_of(s.spec.buckets, value), value))
+                         lambda b, s: b.observe(s.name, s.labels, bucket_of(s.spec.buckets, value), value))
 
     def http_request(self, method: str, path: str, code: int, seconds: float) -> None:
         """The request middleware's series; labels are given whole, as a path may hold dots."""
         prefix = self.prometheus_prefix
-        try:
-            labels = (("method", method), ("path", path))
-            if not (self.store.add(f"{prefix}_http_requests_total", (("code", str(code)),) + labels)
-                    and self.store.observe(f"{prefix}_http_request_duration_seconds", labels,
-                                           bucket_of(HTTP_BUCKETS, seconds), seconds)):
-                self._refused(f"{prefix}_http_requests_total")
-        except Exception as exc:  # a metrics outage must not fail the request
-            log.info("[!] prometheus error logging the request %s %s: %s", method, path, exc)
+        labels = (("method", method), ("path", path))
+        with self._batch_lock:
+            self._batch.add(f"{prefix}_http_requests_total", (("code", str(code)),) + labels)
+            self._batch.observe(f"{prefix}_http_request_duration_seconds", labels,
+                                bucket_of(HTTP_BUCKETS, seconds), seconds)
+            self._arm()
 
-    def _record(self, label: str, kind: str, action: str, value: float, write: Callable[[Series], bool]) -> None:
+    def _record(self, label: str, kind: str, action: str, value: float,
+                write: Callable[[Batch, Series], None]) -> None:
         try:
             found = series(label, self.prometheus_prefix)
             if found.spec.kind != kind:
                 raise UnknownMetric(f"{found.name} is a {found.spec.kind}")
-            if not write(found):
-                self._refused(found.name)
-        except Exception as exc:  # a metrics outage must not fail the work being measured
+        except Exception as exc:  # a bad label must not fail the work being measured
             log.info("[!] prometheus error logging metric %s %s %s: %s", label, action, value, exc)
+            return
+        with self._batch_lock:
+            write(self._batch, found)
+            self._arm()
+
+    def _arm(self) -> None:
+        """Schedule a flush of the batch (the lock is held). A forked child arms its own."""
+        if self._timer is None or self._timer_pid != os.getpid():
+            self._timer = threading.Timer(self.flush_seconds, self.flush)
+            self._timer.daemon = True
+            self._timer_pid = os.getpid()
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Write the datapoints gathered so far in one call; an outage drops them, logged."""
+        with self._batch_lock:
+            batch, self._batch, self._timer = self._batch, Batch(), None
+        if not batch:
+            return
+        try:
+            refused = self.store.write_batch(batch)
+        except Exception as exc:  # a metrics outage must not fail anything else
+            log.info("[!] prometheus error writing %d series: %s", len(batch.counters) + len(batch.gauges)
+                     + len(batch.histograms), exc)
+            return
+        if refused:
+            self._refused(series_name(refused[0]))
 
 
 def bucket_of(buckets: tuple[float, ...], value: float) -> str:

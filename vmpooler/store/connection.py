@@ -24,11 +24,17 @@ def celery_broker_url(url: str) -> str:
 
 def make_client(cfg, url: str | None = None, min_connections: int = 0) -> redis.Redis:
     """``min_connections``: what the process's threads need at once, when more than the configured pool."""
-    url = url or redis_url(cfg)
-    return redis.Redis.from_url(
-        url,
+    # Blocking, as 1.3.0's pool: a burst of concurrent callers (the API's gevent workers
+    # serve many requests at once) waits up to connection_pool_timeout seconds for a
+    # free connection instead of failing with "Too many connections".
+    pool = redis.BlockingConnectionPool.from_url(
+        url or redis_url(cfg),
         decode_responses=True,
         max_connections=max(cfg.connection_pool_size * 4, 8, min_connections),
+        timeout=cfg.connection_pool_timeout or 5,
         health_check_interval=30,
         retry_on_timeout=True,
     )
+    client = redis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True
+    return client

@@ -54,9 +54,18 @@ VM_PREFIX = f"{PREFIX}vm__"
 """What ``vm(name)`` puts before the name (for scripts that build the key of the VM they pick)."""
 
 
+def state_set_prefix(state: State) -> str:
+    """``state_set`` without its pool, for a script that reads the pool from a VM hash."""
+    return f"{PREFIX}{_STATE_NAMES[state]}__"
+
+
 def vm(name: str) -> str:
     """Per-VM metadata HASH."""
     return f"{VM_PREFIX}{safe(name)}"
+
+
+VM_PREFIX = f"{PREFIX}vm__"
+"""``vm`` without its name, for a script that names the VM it picked."""
 
 
 def active(pool: str) -> str:

@@ -14,25 +14,85 @@ for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(op)) end
 return 1
 """
 
-# Hand out the oldest ready VM. KEYS: ready, running, ready order, migrating,
-# active; ARGV: checkout time, vm-hash key prefix, JSON list of extra hash fields.
-# VMs missing from the order (written by another vmpooler) count as oldest.
+# Hand out the oldest ready VM: pop the head of the ready order (O(log N)) and
+# take it if it is still ready; order entries whose VM left ready some other way
+# are dropped, at most ARGV[4] per call. KEYS: ready, running, ready order,
+# migrating, active; ARGV: checkout time, vm-hash key prefix, JSON list of extra
+# hash fields, stale limit. Returns the VM, or 0 (no ready VM), 1 (ready VMs the
+# order does not know: reconcile, then call again), 2 (stale limit reached: call again).
 CHECKOUT = """
-local members = redis.call('SMEMBERS', KEYS[1])
-if #members == 0 then return false end
-local best, best_score
-for _, vm in ipairs(members) do
-  local score = tonumber(redis.call('ZSCORE', KEYS[3], vm) or '0')
-  if best == nil or score < best_score or (score == best_score and vm < best) then
-    best, best_score = vm, score
+for _ = 1, tonumber(ARGV[4]) do
+  local head = redis.call('ZPOPMIN', KEYS[3])
+  if #head == 0 then
+    if redis.call('SCARD', KEYS[1]) > 0 then return 1 end
+    return 0
+  end
+  local vm = head[1]
+  if redis.call('SMOVE', KEYS[1], KEYS[2], vm) == 1 then
+    redis.call('SADD', KEYS[4], vm)
+    redis.call('HSET', KEYS[5], vm, ARGV[1])
+    redis.call('HSET', ARGV[2] .. vm, 'checkout', ARGV[1], unpack(cjson.decode(ARGV[3])))
+    return vm
   end
 end
-redis.call('SMOVE', KEYS[1], KEYS[2], best)
-redis.call('ZREM', KEYS[3], best)
-redis.call('SADD', KEYS[4], best)
-redis.call('HSET', KEYS[5], best, ARGV[1])
-redis.call('HSET', ARGV[2] .. best, 'checkout', ARGV[1], unpack(cjson.decode(ARGV[3])))
-return best
+return 2
+"""
+
+# Put ready VMs the order does not know into it, and drop order entries whose VM
+# is no longer ready; each candidate is re-checked here, so a VM that moved since
+# the caller read the sets is left alone. KEYS: ready, ready order; ARGV: number
+# of (score, vm) pairs to add, those pairs, then the VMs to drop.
+RECONCILE_READY_ORDER = """
+local adds = tonumber(ARGV[1])
+local added = 0
+for i = 2, 2 * adds, 2 do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i + 1]) == 1 then
+    added = added + redis.call('ZADD', KEYS[2], 'NX', ARGV[i], ARGV[i + 1])
+  end
+end
+for i = 2 * adds + 2, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then redis.call('ZREM', KEYS[2], ARGV[i]) end
+end
+return added
+"""
+
+# A user gives a running VM back: running -> completed in one step, after the
+# checks the API needs. KEYS: vm hash, hash of the token the request sent ('' if
+# none); ARGV: vm, running-set prefix, completed-set prefix, migrating-set prefix,
+# now, JSON list of users who may return any VM or '' (then any valid token may
+# return a token-bound VM, as in 1.3.0), the token. The VM's pool is its hash's
+# 'template'; a hash with a token but no user (written by hand) is the token's own.
+# Returns {outcome, pool, owner}; outcome: returned, unknown, not_running,
+# needs_token, bad_token, not_owner.
+GIVE_BACK = """
+local f = redis.call('HMGET', KEYS[1], 'template', 'token:token', 'token:user')
+local pool, bound, owner = f[1], f[2], f[3] or ''
+if not pool then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown', '', ''} end
+  return {'not_running', '', owner}
+end
+if bound and bound ~= '' then
+  if KEYS[2] == '' then return {'needs_token', pool, owner} end
+  if redis.call('EXISTS', KEYS[2]) == 0 then return {'bad_token', pool, owner} end
+  redis.call('HSET', KEYS[2], 'last', ARGV[5])
+  if ARGV[6] ~= '' then
+    local user = redis.call('HGET', KEYS[2], 'user') or ''
+    local allowed = (owner ~= '' and user == owner) or (owner == '' and ARGV[7] == bound)
+    for _, admin in ipairs(cjson.decode(ARGV[6])) do allowed = allowed or admin == user end
+    if not allowed then return {'not_owner', pool, owner} end
+  end
+end
+if redis.call('SMOVE', ARGV[2] .. pool, ARGV[3] .. pool, ARGV[1]) == 0 then return {'not_running', pool, owner} end
+redis.call('SREM', ARGV[4] .. pool, ARGV[1])
+return {'returned', pool, owner}
+"""
+
+# The size of every set in KEYS, in order: one call, however many pools, and
+# consistent as a MULTI would be.
+COUNT_MEMBERS = """
+local sizes = {}
+for i, key in ipairs(KEYS) do sizes[i] = redis.call('SCARD', key) end
+return sizes
 """
 
 # Register a new clone: the name must be unused and a slot free.

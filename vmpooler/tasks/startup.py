@@ -22,6 +22,9 @@ def on_worker_ready(app: Celery) -> None:
     services.store.reset_counters()
     # As the original: migrations a killed worker left behind must not hold places forever.
     services.store.reset_migrations()
+    # Ready VMs a vmpooler 1.3.0 left are handed out oldest-'ready' first from the first checkout.
+    for pool in settings.pools:
+        services.store.reconcile_ready_order(pool.name)
     dispatch = CeleryDispatcher(app)
     for name, provider in settings.providers.items():
         if provider.purge_unconfigured_resources and settings.pools_of_provider(name):

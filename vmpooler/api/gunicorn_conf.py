@@ -1,0 +1,42 @@
+"""How gunicorn serves the API (``gunicorn -c python:vmpooler.api.gunicorn_conf``).
+
+Worker model: gevent. Each connection is a greenlet, so a client that sends half
+a request and stalls holds a few kilobytes, not a worker: with sync workers two
+such clients stop the API, and gthread's threads block as soon as part of a
+request has arrived, so a handful of slow clients use them all up. A request's
+work is a couple of Redis round trips, which gevent's patched sockets overlap
+with other requests. Measured with ``bench/api.py`` (README, Performance).
+
+Settings given on the command line (``--workers``, ``--bind``) or in
+``GUNICORN_CMD_ARGS`` take precedence over these.
+"""
+
+from __future__ import annotations
+
+worker_class = "gevent"
+
+worker_connections = 1000
+"""Concurrent connections per worker process, idle and stalled ones included."""
+
+timeout = 30
+"""A worker that does not report for this long (a request stuck in CPU) is restarted."""
+
+graceful_timeout = 15
+
+keepalive = 5
+"""Seconds an idle keep-alive connection is kept open waiting for its next request."""
+
+limit_request_line = 8190
+"""A checkout path names up to 100 VMs of several pools (``/vm/a+a+b…``)."""
+
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+
+def worker_exit(server, worker) -> None:
+    """Write the metrics a worker batched before it goes."""
+    app = getattr(worker, "wsgi", None)
+    extension = getattr(app, "extensions", {}).get("vmpooler")
+    flush = extension and getattr(extension["services"].metrics, "flush", None)
+    if flush:
+        flush()
