@@ -28,7 +28,7 @@ from vmpooler.settings import CONFIG_SEARCH_ORDER, ConfigError, Settings
 from vmpooler.store.monitoring import MonitoringStore
 
 QUEUES = "pools,provision,vmops"
-GUNICORN_CONF_MODULE = "vmpooler.api.gunicorn_conf"
+GUNICORN_CONF_MODULE = "vmpooler.gunicorn_conf"
 
 log = logging.getLogger("vmpooler")
 

@@ -1,6 +1,6 @@
 """Clients that send part of a request and stall do not hold up anyone else.
 
-The real server (``vmpooler api``: gunicorn with vmpooler.api.gunicorn_conf) over
+The real server (``vmpooler api``: gunicorn with vmpooler.gunicorn_conf) over
 real sockets; sync workers fail this as soon as there are as many stalled
 clients as workers.
 """

@@ -109,7 +109,7 @@ def running_vm(redis_client, vm: str, pool: str = "p", **fields) -> None:
 def test_give_back_moves_a_running_vm_to_completed(services, redis_client):
     running_vm(redis_client, "vm")
     result = services.store.give_back("vm")
-    assert (result.returned, result.pool) == (True, "p")
+    assert (result.outcome == "returned", result.pool) == (True, "p")
     assert redis_client.smembers(keys.state_set("completed", "p")) == {"vm"}
     assert not redis_client.exists(keys.state_set("running", "p"), keys.state_set("migrating", "p"))
     assert services.store.give_back("vm").outcome == "not_running"

@@ -18,10 +18,14 @@ BUILDERS = [(name, function) for name, function in inspect.getmembers(keys, insp
                                                                         "request_id_component")]
 
 
+# Builders whose first argument is a State (never a client string).
+STATE_BUILDERS = (keys.state_set, keys.state_set_prefix)
+
+
 def _call(function, value, position: int) -> str:
     count = len(inspect.signature(function).parameters)
     args: list = ["ok"] * count
-    if function is keys.state_set:
+    if function in STATE_BUILDERS:
         args[0] = State.READY
     args[position] = value
     return function(*args)
@@ -30,7 +34,7 @@ def _call(function, value, position: int) -> str:
 @pytest.mark.parametrize("name,function", BUILDERS, ids=[name for name, _ in BUILDERS])
 def test_every_builder_refuses_hostile_components_in_every_position(name, function):
     for position in range(len(inspect.signature(function).parameters)):
-        if function is keys.state_set and position == 0:
+        if function in STATE_BUILDERS and position == 0:
             # The state is a State, never a string (one that names no state is a KeyError).
             for value in HOSTILE:
                 with pytest.raises(KeyError):
@@ -54,7 +58,7 @@ def test_every_kind_of_key_is_a_reserved_namespace(name, function):
     """An on-demand request id may never equal the first component of another kind of key."""
     if name == "request_vms":
         return
-    key = _call(function, "ok", 1 if name == "state_set" else 0)
+    key = _call(function, State.READY if function is keys.state_set_prefix else "ok", 1 if function is keys.state_set else 0)
     assert key.startswith(keys.PREFIX)
     assert key[len(keys.PREFIX):].split("__")[0] in keys.NAMESPACES
 

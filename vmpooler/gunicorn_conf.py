@@ -1,4 +1,4 @@
-"""How gunicorn serves the API (``gunicorn -c python:vmpooler.api.gunicorn_conf``).
+"""How gunicorn serves the API (``gunicorn -c python:vmpooler.gunicorn_conf``).
 
 Worker model: gevent. Each connection is a greenlet, so a client that sends half
 a request and stalls holds a few kilobytes, not a worker: with sync workers two
@@ -6,6 +6,9 @@ such clients stop the API, and gthread's threads block as soon as part of a
 request has arrived, so a handful of slow clients use them all up. A request's
 work is a couple of Redis round trips, which gevent's patched sockets overlap
 with other requests. Measured with ``bench/api.py`` (README, Performance).
+
+It lives outside ``vmpooler.api`` so that gunicorn's master, which reads it, does not
+import the app (and redis-py's ssl users) before gevent patches a worker.
 
 Settings given on the command line (``--workers``, ``--bind``) or in
 ``GUNICORN_CMD_ARGS`` take precedence over these.
