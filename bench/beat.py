@@ -24,7 +24,7 @@ from service import ROOT, scratch_redis
 sys.path.insert(0, ROOT)
 
 from vmpooler.bootstrap import Services  # noqa: E402
-from vmpooler.lifecycle.check import PassResult, record_pass  # noqa: E402
+from vmpooler.lifecycle.vms.check import PassResult, record_pass  # noqa: E402
 from vmpooler.lifecycle.wake import CHECK, send_due_checks, started  # noqa: E402
 from vmpooler.settings import build_settings  # noqa: E402
 from vmpooler.tasks.schedule import HEARTBEAT_SECONDS, TICK_SECONDS, build_beat_schedule  # noqa: E402

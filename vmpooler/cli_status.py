@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from vmpooler.bootstrap import Services, with_pools_from_redis
-from vmpooler.lifecycle.overview import pool_rows, with_size_overrides
 from vmpooler.settings import Settings
 from vmpooler.store.monitoring import MonitoringStore
+from vmpooler.views.overview import pool_rows, with_size_overrides
 
 COLUMNS = (("pool", "name"), ("size", "size"), ("ready", "ready"), ("pending", "pending"),
            ("running", "running"), ("completed", "completed"), ("clone (s)", "clone_average"))

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from tests.harness.pools import pool_config
-from vmpooler.lifecycle import vm_ops
+from vmpooler.lifecycle.vms import vm_ops
 from vmpooler.store import keys
 
 

@@ -10,10 +10,10 @@ from freezegun import freeze_time
 
 from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
-from vmpooler.lifecycle.clone import clone_vm, reap_dead_clones
-from vmpooler.lifecycle.ondemand import choose_backends, create_request, delete_request, process
-from vmpooler.lifecycle.pool_config import drain
-from vmpooler.lifecycle.repopulate import remove_excess, repopulate
+from vmpooler.lifecycle.ondemand.requests import choose_backends, create_request, delete_request, process
+from vmpooler.lifecycle.pool_config.apply import drain
+from vmpooler.lifecycle.vms.clone import clone_vm, reap_dead_clones
+from vmpooler.lifecycle.vms.repopulate import remove_excess, repopulate
 from vmpooler.lifecycle.wake import ONDEMAND, ONDEMAND_QUEUES, started
 from vmpooler.store.ondemand import Entry
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule

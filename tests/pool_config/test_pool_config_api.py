@@ -6,7 +6,7 @@ import threading
 
 from tests.harness.service import running_pooler
 from tests.helpers import make_settings, wait_for
-from vmpooler.lifecycle import pool_config
+from vmpooler.lifecycle.pool_config import changes as pool_config
 
 POOL = {"name": "deb", "size": 2, "provider": "dummy", "template": "t/deb-1"}
 FAST = {"dummy": {"seed": 2, "createvm_max_time": 0.1}}

@@ -11,7 +11,7 @@ import pytest
 from tests.harness.api import basic
 from tests.harness.snapshots import redis_state
 from vmpooler.api.state import context
-from vmpooler.lifecycle.ondemand import process
+from vmpooler.lifecycle.ondemand.requests import process
 from vmpooler.store import keys
 
 # Strings a client may put where a pool, alias, VM, request or token name goes.

@@ -11,14 +11,14 @@ from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
 from vmpooler.domain.outcomes import Return
 from vmpooler.domain.states import State
-from vmpooler.lifecycle.check import PassResult, check_pool, record_pass
-from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
-from vmpooler.lifecycle.clone import clone_vm
-from vmpooler.lifecycle.completed import destroy_vm, give_back
-from vmpooler.lifecycle.pending import check_pending_vm
-from vmpooler.lifecycle.ready import check_ready_vm
-from vmpooler.lifecycle.repopulate import remove_excess, repopulate
-from vmpooler.lifecycle.running import check_running_vm
+from vmpooler.lifecycle.vms.check import PassResult, check_pool, record_pass
+from vmpooler.lifecycle.vms.checkout import NotEnoughVms, checkout
+from vmpooler.lifecycle.vms.clone import clone_vm
+from vmpooler.lifecycle.vms.completed import destroy_vm, give_back
+from vmpooler.lifecycle.vms.pending import check_pending_vm
+from vmpooler.lifecycle.vms.ready import check_ready_vm
+from vmpooler.lifecycle.vms.repopulate import remove_excess, repopulate
+from vmpooler.lifecycle.vms.running import check_running_vm
 from vmpooler.lifecycle.wake import CHECK, REPOPULATE, send_due_checks, started
 
 POOL = {"name": "p", "size": 3, "provider": "dummy", "template": "t/p", "timeout": 10}
@@ -201,7 +201,7 @@ def test_the_tick_sends_only_due_checks_that_are_not_queued(make_ctx, dispatcher
 
 
 def test_on_demand_wake_ups_coalesce(make_ctx, dispatcher):
-    from vmpooler.lifecycle.ondemand import create_request
+    from vmpooler.lifecycle.ondemand.requests import create_request
     from vmpooler.lifecycle.wake import ONDEMAND, ONDEMAND_QUEUES
     ctx = make_ctx()
     for n in range(5):

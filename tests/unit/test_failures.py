@@ -11,9 +11,9 @@ from tests.harness.service import running_pooler
 from tests.harness.waiting import wait_for
 from tests.helpers import RecordingMetrics, make_settings
 from vmpooler.domain.states import State
-from vmpooler.lifecycle import vm_ops
-from vmpooler.lifecycle.check import check_pool
-from vmpooler.lifecycle.completed import destroy_vm
+from vmpooler.lifecycle.vms import vm_ops
+from vmpooler.lifecycle.vms.check import check_pool
+from vmpooler.lifecycle.vms.completed import destroy_vm
 from vmpooler.providers.base import ProviderError
 from vmpooler.providers.dummy import DummyProvider
 from vmpooler.tasks.dispatch import CeleryDispatcher

@@ -7,8 +7,8 @@ from freezegun import freeze_time
 from tests.harness.pools import pool_config
 from tests.helpers import make_settings
 from vmpooler.bootstrap import Services
-from vmpooler.lifecycle.check import check_pool
-from vmpooler.lifecycle.clone import clone_vm, reap_dead_clones, start_clone
+from vmpooler.lifecycle.vms.check import check_pool
+from vmpooler.lifecycle.vms.clone import clone_vm, reap_dead_clones, start_clone
 
 POOL = {"name": "p", "size": 2, "provider": "dummy", "template": "t/p", "timeout": 10, "ready_ttl": 30}
 
@@ -131,7 +131,7 @@ def test_zero_lifetime_never_expires(redis_url, redis_client, dispatcher):
 
 
 def test_completed_vms_are_destroyed_and_unknown_vms_discovered(redis_url, redis_client, dispatcher):
-    from vmpooler.lifecycle.completed import destroy_vm
+    from vmpooler.lifecycle.vms.completed import destroy_vm
     ctx = make_ctx(redis_url, dispatcher)
     fill(ctx, dispatcher)
     provider = ctx.providers["dummy"]

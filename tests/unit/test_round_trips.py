@@ -7,8 +7,8 @@ import redis
 from tests.helpers import RecordingDispatcher, make_settings
 from vmpooler.bootstrap import Services
 from vmpooler.domain.states import EXCLUSIVE_STATES
-from vmpooler.lifecycle.check import check_pool
-from vmpooler.lifecycle.clone import clone_vm
+from vmpooler.lifecycle.vms.check import check_pool
+from vmpooler.lifecycle.vms.clone import clone_vm
 
 POOLS = [
     {"name": "small", "size": 2, "provider": "dummy", "template": "t/small"},

@@ -13,8 +13,8 @@ from marshmallow import Schema, fields
 
 from vmpooler.api.state import services
 from vmpooler.domain.states import State
-from vmpooler.lifecycle.overview import overview, with_size_overrides
 from vmpooler.store.monitoring import MonitoringStore
+from vmpooler.views.overview import overview, with_size_overrides
 
 log = logging.getLogger("vmpooler.api")
 

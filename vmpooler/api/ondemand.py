@@ -19,7 +19,7 @@ from vmpooler.api.state import context
 from vmpooler.api.validation import REQUEST_ID_RULE, check_name, valid_request_id
 from vmpooler.api.vm import parse_spec
 from vmpooler.domain.outcomes import RequestEnd
-from vmpooler.lifecycle.ondemand import create_request, delete_request, view_request
+from vmpooler.lifecycle.ondemand.requests import create_request, delete_request, view_request
 
 blueprint = Blueprint("ondemand", __name__)
 

@@ -24,7 +24,7 @@ from vmpooler.api.pool_config_schemas import (  # noqa: F401 (named by the docst
 )
 from vmpooler.api.state import context
 from vmpooler.api.validation import ascii_int, check_name
-from vmpooler.lifecycle import pool_config
+from vmpooler.lifecycle.pool_config import changes
 
 blueprint = Blueprint("pool_config", __name__)
 
@@ -64,7 +64,7 @@ def _valid_template(value: object) -> bool:
 def _serialised(change, *args):
     try:
         return change(context(), *args)
-    except pool_config.PoolBusy as exc:
+    except changes.PoolBusy as exc:
         raise ApiError(503, f"another change of pool '{exc}' is in progress; try again") from None
 
 
@@ -93,7 +93,7 @@ def get_config():
     ctx = context()
     if not ctx.settings.pools:
         raise error(404)
-    return jsonify({"pool_configuration": pool_config.configuration(ctx), "status": {"ok": True}})
+    return jsonify({"pool_configuration": changes.configuration(ctx), "status": {"ok": True}})
 
 
 @blueprint.post("/api/v1/config/poolsize")
@@ -115,7 +115,7 @@ def post_poolsize():
             sizes[name] = size
     if bad:
         raise error(400, not_configured=bad)
-    return _apply(pool_config.set_sizes, sizes)
+    return _apply(changes.set_sizes, sizes)
 
 
 @blueprint.post("/api/v1/config/pooltemplate")
@@ -132,7 +132,7 @@ def post_pooltemplate():
     bad = [name for name, value in payload.items() if ctx.settings.pool(name) is None or not _valid_template(value)]
     if bad:
         raise error(400, bad_templates=bad)
-    return _apply(pool_config.set_templates, payload)
+    return _apply(changes.set_templates, payload)
 
 
 @blueprint.post("/api/v1/config/clonetarget")
@@ -150,7 +150,7 @@ def post_clonetarget():
            if ctx.settings.pool(name) is None or not isinstance(value, str) or not value.strip()]
     if bad:
         raise error(400, bad_templates=bad)
-    return _apply(pool_config.set_clone_targets, payload)
+    return _apply(changes.set_clone_targets, payload)
 
 
 @blueprint.delete("/api/v1/config/poolsize/<pool>")
@@ -160,7 +160,7 @@ def delete_poolsize(pool: str):
     responses: {200: PoolSizeUndo, 201: PoolSizeUndo, 400: Error, 401: Error, 403: Error, 404: Error, 405: Error,
                 503: Error}
     """
-    return _undo(pool_config.undo_size, pool, "pool_size")
+    return _undo(changes.undo_size, pool, "pool_size")
 
 
 @blueprint.delete("/api/v1/config/pooltemplate/<pool>")
@@ -170,7 +170,7 @@ def delete_pooltemplate(pool: str):
     responses: {200: PoolTemplateUndo, 201: PoolTemplateUndo, 400: Error, 401: Error, 403: Error, 404: Error,
                 405: Error, 503: Error}
     """
-    return _undo(pool_config.undo_template, pool, "template")
+    return _undo(changes.undo_template, pool, "template")
 
 
 @blueprint.post("/api/v1/poolreset")
@@ -186,5 +186,5 @@ def post_poolreset():
     bad = [name for name in payload if ctx.settings.pool(name) is None]
     if bad:
         raise error(400, bad_pools=bad)
-    _serialised(pool_config.reset_pools, payload)
+    _serialised(changes.reset_pools, payload)
     return jsonify({"ok": True}), 201

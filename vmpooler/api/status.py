@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from vmpooler.api.state import api_version, context, uptime
-from vmpooler.lifecycle.overview import with_size_overrides
-from vmpooler.lifecycle.status import VIEWS, poolstat, status, total_running
 from vmpooler.settings import PoolConfig
+from vmpooler.views.overview import with_size_overrides
+from vmpooler.views.status import VIEWS, poolstat, status, total_running
 
 blueprint = Blueprint("status", __name__)
 

@@ -10,7 +10,7 @@ from vmpooler.api.errors import ApiError
 from vmpooler.api.schemas import DATE_RE
 from vmpooler.api.state import meta
 from vmpooler.domain.timefmt import today
-from vmpooler.lifecycle.summary import days_between, summary
+from vmpooler.views.summary import days_between, summary
 
 blueprint = Blueprint("summary", __name__)
 

@@ -26,8 +26,8 @@ from vmpooler.api.validation import check_name, is_token
 from vmpooler.api.vm_view import vm_details
 from vmpooler.domain.outcomes import Return
 from vmpooler.domain.timefmt import now, today
-from vmpooler.lifecycle.checkout import NotEnoughVms, checkout
-from vmpooler.lifecycle.completed import give_back
+from vmpooler.lifecycle.vms.checkout import NotEnoughVms, checkout
+from vmpooler.lifecycle.vms.completed import give_back
 from vmpooler.settings import Settings
 from vmpooler.store.vm_meta import TagLimits, TooManyTags
 

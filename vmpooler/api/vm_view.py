@@ -7,7 +7,7 @@ from typing import Callable, Mapping
 
 from vmpooler.api.naming import Naming
 from vmpooler.domain.timefmt import parse_time
-from vmpooler.lifecycle.status import ruby_round
+from vmpooler.views.status import ruby_round
 
 MAX_HOURS = 24 * 365 * 1000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from vmpooler.lifecycle import ondemand
+from vmpooler.lifecycle.ondemand.requests import run
 from vmpooler.lifecycle.wake import ONDEMAND, ONDEMAND_QUEUES, started
 from vmpooler.tasks.pool_tasks import task_context
 
@@ -13,4 +13,4 @@ from vmpooler.tasks.pool_tasks import task_context
 def process(self):
     ctx = task_context(self)
     started(ctx, ONDEMAND, ONDEMAND_QUEUES)
-    return ondemand.run(ctx)
+    return run(ctx)

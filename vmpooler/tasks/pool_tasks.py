@@ -9,11 +9,11 @@ import time
 from celery import shared_task
 
 from vmpooler.domain.outcomes import PoolCheckSkipped
-from vmpooler.lifecycle.check import check_pool, pass_due, postpone, record_pass
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.migrate import migrate_pool
-from vmpooler.lifecycle.purge import purge_provider
-from vmpooler.lifecycle.repopulate import repopulate
+from vmpooler.lifecycle.vms.check import check_pool, pass_due, postpone, record_pass
+from vmpooler.lifecycle.vms.migrate import migrate_pool
+from vmpooler.lifecycle.vms.purge import purge_provider
+from vmpooler.lifecycle.vms.repopulate import repopulate
 from vmpooler.lifecycle.wake import CHECK, MIGRATE, REPOPULATE, send_due_checks, started
 from vmpooler.tasks.dispatch import CeleryDispatcher
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from vmpooler.lifecycle.clone import clone_vm
-from vmpooler.lifecycle.completed import destroy_vm
+from vmpooler.lifecycle.vms.clone import clone_vm
+from vmpooler.lifecycle.vms.completed import destroy_vm
 from vmpooler.tasks.pool_tasks import task_context
 
 

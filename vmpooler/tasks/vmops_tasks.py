@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from vmpooler.lifecycle import vm_ops
+from vmpooler.lifecycle.vms import vm_ops
 from vmpooler.tasks.pool_tasks import task_context
 
 

@@ -9,10 +9,10 @@ from vmpooler.domain import hostnames
 from vmpooler.domain.outcomes import CloneSlot
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time, seconds_since, today
-from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import LEASE_SECONDS, Context
-from vmpooler.lifecycle.ondemand_vms import retry_clone
-from vmpooler.lifecycle.pending import check_pending_vm
+from vmpooler.lifecycle.ondemand.vms import retry_clone
+from vmpooler.lifecycle.vms.completed import destroy_soon
+from vmpooler.lifecycle.vms.pending import check_pending_vm
 from vmpooler.lifecycle.wake import wake_ondemand, wake_repopulate
 from vmpooler.settings import PoolConfig
 from vmpooler.store.locks import QUEUED

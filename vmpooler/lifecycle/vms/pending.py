@@ -7,9 +7,9 @@ import logging
 from vmpooler.domain.outcomes import PendingCheck
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import seconds_since, today
-from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
-from vmpooler.lifecycle.ondemand_vms import promote_for_request, retry_clone
+from vmpooler.lifecycle.ondemand.vms import promote_for_request, retry_clone
+from vmpooler.lifecycle.vms.completed import destroy_soon
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")

@@ -7,10 +7,10 @@ from typing import Iterable
 
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import today
-from vmpooler.lifecycle.status import ruby_round, task_summary
 from vmpooler.settings import PoolConfig
 from vmpooler.store.monitoring import MonitoringStore
 from vmpooler.store.redis_store import RedisStore
+from vmpooler.views.status import ruby_round, task_summary
 
 STATES = (State.READY, State.PENDING, State.RUNNING, State.COMPLETED)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from vmpooler.lifecycle.status import _is_number, ruby_round, task_summary
+from vmpooler.views.status import _is_number, ruby_round, task_summary
 
 TASKS = ("boot", "clone")
 

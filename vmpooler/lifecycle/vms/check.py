@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from vmpooler.domain.states import State
-from vmpooler.lifecycle.clone import reap_dead_clones
-from vmpooler.lifecycle.completed import discover, schedule_destroys
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.pending import check_pending_vm, fail_if_timed_out
-from vmpooler.lifecycle.pool_config import apply_marks
-from vmpooler.lifecycle.ready import check_ready_vm
-from vmpooler.lifecycle.repopulate import remove_excess, repopulate
-from vmpooler.lifecycle.running import check_running_vm
-from vmpooler.lifecycle.template import evaluate_template
+from vmpooler.lifecycle.pool_config.apply import apply_marks
+from vmpooler.lifecycle.vms.clone import reap_dead_clones
+from vmpooler.lifecycle.vms.completed import discover, schedule_destroys
+from vmpooler.lifecycle.vms.pending import check_pending_vm, fail_if_timed_out
+from vmpooler.lifecycle.vms.ready import check_ready_vm
+from vmpooler.lifecycle.vms.repopulate import remove_excess, repopulate
+from vmpooler.lifecycle.vms.running import check_running_vm
+from vmpooler.lifecycle.vms.template import evaluate_template
 from vmpooler.lifecycle.wake import wake_migrate
 from vmpooler.settings import PoolConfig
 from vmpooler.store.pool_config import WAKE_FIELD

@@ -6,8 +6,8 @@ import logging
 import math
 
 from vmpooler.domain.timefmt import seconds_since
-from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.vms.completed import destroy_soon
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")

@@ -6,9 +6,9 @@ import logging
 import time
 
 from vmpooler.domain.states import State
-from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.pool_config import filling, retire
+from vmpooler.lifecycle.pool_config.apply import filling, retire
+from vmpooler.lifecycle.vms.clone import HostnameExhausted, start_clone
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")

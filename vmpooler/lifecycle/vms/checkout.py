@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import Mapping
 
-from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.vms.completed import destroy_soon
 from vmpooler.lifecycle.wake import wake_migrate, wake_repopulate
 
 log = logging.getLogger("vmpooler.lifecycle")

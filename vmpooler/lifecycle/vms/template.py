@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.pool_config import drain
+from vmpooler.lifecycle.pool_config.apply import drain
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")

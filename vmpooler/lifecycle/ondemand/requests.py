@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from vmpooler.domain.outcomes import RequestEnd
 from vmpooler.domain.timefmt import epoch
-from vmpooler.lifecycle.checkout import backend_weights
-from vmpooler.lifecycle.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.context import Context
-from vmpooler.lifecycle.ondemand_vms import check_request_ready, destroy_returned, entries_of, fail_request, retry_clone
+from vmpooler.lifecycle.ondemand.vms import check_request_ready, destroy_returned, entries_of, fail_request, retry_clone
+from vmpooler.lifecycle.vms.checkout import backend_weights
+from vmpooler.lifecycle.vms.clone import HostnameExhausted, start_clone
 from vmpooler.lifecycle.wake import wake_ondemand
 from vmpooler.store.ondemand import Entry, parse_requested, parse_task
 

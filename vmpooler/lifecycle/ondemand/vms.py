@@ -10,8 +10,8 @@ import time
 from vmpooler.domain.outcomes import Promotion, Requeue
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import seconds_since, today
-from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import Context
+from vmpooler.lifecycle.vms.completed import destroy_soon
 from vmpooler.settings import PoolConfig
 from vmpooler.store.ondemand import Entry, parse_requested
 

@@ -7,8 +7,8 @@ import logging
 from vmpooler.domain.outcomes import ReadyCheck
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time, seconds_since
-from vmpooler.lifecycle.completed import destroy_soon
 from vmpooler.lifecycle.context import CHECK_LEASE_SECONDS, Context
+from vmpooler.lifecycle.vms.completed import destroy_soon
 from vmpooler.settings import PoolConfig
 
 log = logging.getLogger("vmpooler.lifecycle")

@@ -1,0 +1,1 @@
+"""On-demand requests: VMs cloned for one request instead of taken from a pool."""
