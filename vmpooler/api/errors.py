@@ -11,6 +11,9 @@ from vmpooler.store.errors import StoreUnavailable
 
 log = logging.getLogger("vmpooler.api")
 
+RETRY_AFTER_SECONDS = 2
+"""What a 503 for an unreachable Redis asks clients to wait: about a Sentinel failover."""
+
 AUTH_CHALLENGE = {"WWW-Authenticate": 'Basic realm="Authentication required"'}
 
 
@@ -43,8 +46,10 @@ def register(app: Flask) -> None:
         return jsonify({"ok": False, "error": error.description}), error.code
 
     def _store_down(error: Exception):
+        # During a Sentinel failover (a few seconds) every request lands here, not in a 500.
         log.error("Redis is unavailable: %s", error)
-        return jsonify({"ok": False, "error": "the service cannot reach its Redis server; try again shortly"}), 503
+        return (jsonify({"ok": False, "error": "the service cannot reach its Redis server; try again shortly"}),
+                503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     for failure in StoreUnavailable:
         app.register_error_handler(failure, _store_down)

@@ -28,7 +28,8 @@ class Health(Schema):
     ok = fields.Boolean(required=True)
     reasons = fields.List(fields.String(), metadata={"description": "what is unhealthy (empty when ok)"})
     api = fields.Dict(metadata={"description": "ok, uptime (seconds)"})
-    redis = fields.Dict(metadata={"description": "ok"})
+    redis = fields.Dict(metadata={"description": "ok, master (address in use), since, previous_master, "
+                                                 "failovers, reconnects"})
     beat = fields.Dict(metadata={"description": "ok, last_tick"})
     workers = fields.Dict(metadata={"description": "ok, alive (hostnames), last_seen per hostname"})
 
@@ -96,11 +97,17 @@ def assess(monitoring: MonitoringStore, now: float) -> dict:
     return {
         "ok": not reasons,
         "reasons": reasons,
-        "redis": {"ok": True},
+        "redis": {"ok": True, **_link(monitoring)},
         "beat": {"ok": beat_age is not None and beat_age <= BEAT_STALE_SECONDS, "last_tick": _when(beat)},
         "workers": {"ok": bool(alive), "alive": alive,
                     "last_seen": {name: _when(seen) for name, seen in sorted(workers.items())}},
     }
+
+
+def _link(monitoring: MonitoringStore) -> dict:
+    link = monitoring.redis_link()
+    link["since"] = _when(link["since"])
+    return link
 
 
 def _when(epoch: float | None) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from vmpooler.lifecycle.context import Context
+from vmpooler.store.errors import NotReplicated
 
 log = logging.getLogger("vmpooler.lifecycle")
 
@@ -109,6 +110,14 @@ def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, 
         for requested in empty:
             ctx.metrics.increment(f"checkout.empty.{requested}")
         raise NotEnoughVms(empty)
+    redis = ctx.settings.redis
+    if taken and not ctx.store.replicated(redis.wait_replicas, redis.wait_timeout):
+        # Replication is asynchronous: a failover now could promote a replica that still
+        # has these VMs in ready and hand them out again. Hand out only what a replica holds.
+        for allocation in taken:
+            ctx.store.return_to_ready(allocation.pool, allocation.vm)
+        raise NotReplicated(f"no {redis.wait_replicas} replica(s) confirmed the checkout "
+                            f"within {redis.wait_timeout} ms")
     for pool in sorted({allocation.pool for allocation in taken}):
         ctx.dispatch.migrate(pool)
     return taken

@@ -159,3 +159,12 @@ HEALTH_BEAT = f"{PREFIX}health__beat"
 
 HEALTH_WORKERS = f"{PREFIX}health__workers"
 """HASH Celery worker hostname -> epoch seconds it was last seen alive."""
+
+HEALTH_REDIS = f"{PREFIX}health__redis"
+"""HASH (added by this port) the Redis master in use: ``address``, ``since``, ``previous``,
+``failovers`` (master changes seen through Sentinel) and ``reconnects`` (connections
+re-established after a failure, summed over every process)."""
+
+REPLICATION_PROBE = f"{PREFIX}replication__probe"
+"""STRING (added by this port) written just before ``WAIT`` so that the wait covers every
+earlier write of the deployment, whichever pooled connection made it."""

@@ -150,6 +150,18 @@ class RedisStore:
                  ["HDEL", keys.vm(vm), "checkout", "token:token", "token:user", "lifetime"]]
         return self.move(pool, vm, State.RUNNING, State.READY, extra=extra)
 
+    def replicated(self, replicas: int, timeout_ms: int) -> bool:
+        """Whether ``replicas`` replicas hold every write made so far (WAIT).
+
+        WAIT covers only its own connection's writes, so a probe write on that
+        connection first puts it after every earlier write of this deployment."""
+        if replicas <= 0:
+            return True
+        pipe = self.r.pipeline(transaction=False)
+        pipe.set(keys.REPLICATION_PROBE, format_time())
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        return pipe.execute()[1] >= replicas
+
     def complete_running(self, pool: str, vm: str) -> bool:
         """running -> completed (returned by its user, or its lifetime is over)."""
         return self.move(pool, vm, State.RUNNING, State.COMPLETED,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import Celery
 
 from vmpooler.bootstrap import Services
-from vmpooler.store.connection import celery_broker_url
 # Importing the task modules registers their shared tasks on every app (signals: their receivers).
 from vmpooler.tasks import heartbeat, ondemand_tasks, pool_tasks, signals, vm_tasks, vmops_tasks  # noqa: F401
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
@@ -13,8 +12,10 @@ from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
 
 def create_celery(services: Services) -> Celery:
     settings = services.settings
-    broker = settings.celery.broker_url or celery_broker_url(services.redis_url)
-    app = Celery("vmpooler", broker=broker, set_as_current=False)
+    # The state Redis is the broker (through Sentinel, over TLS, as configured) unless
+    # celery.broker_url names another one.
+    broker = None if settings.celery.broker_url else services.broker
+    app = Celery("vmpooler", broker=settings.celery.broker_url or broker.url, set_as_current=False)
     app.conf.update(
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_default_queue="pools",
@@ -25,7 +26,9 @@ def create_celery(services: Services) -> Celery:
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options=_transport_options(settings.celery.visibility_timeout),
+        broker_transport_options={**(broker.transport_options if broker else {}),
+                                  **_transport_options(settings.celery.visibility_timeout)},
+        broker_use_ssl=broker.use_ssl if broker else None,
         beat_schedule=build_beat_schedule(settings),
         # Celery's persistent scheduler, also recording in Redis that beat ticks (/healthcheck).
         beat_scheduler="vmpooler.tasks.beat:Scheduler",
