@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from vmpooler.store.errors import StoreUnavailable
@@ -48,10 +49,10 @@ def register(app: Flask) -> None:
     def _store_down(error: Exception):
         # During a Sentinel failover (a few seconds) every request lands here, not in a 500.
         log.error("Redis is unavailable: %s", error)
-        return (jsonify({"ok": False, "error": "the service cannot reach its Redis server; try again shortly"}),
+        return (jsonify({"ok": False, "error": "the service cannot reach its Redis server or message broker; try again shortly"}),
                 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
-    for failure in StoreUnavailable:
+    for failure in (*StoreUnavailable, BrokerUnavailable):
         app.register_error_handler(failure, _store_down)
 
     @app.errorhandler(Exception)
