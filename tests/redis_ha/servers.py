@@ -16,7 +16,9 @@ from typing import Sequence
 
 import redis
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# Debian's build (what .ci/run installs, with TLS) before any other redis-server on PATH,
+# such as a Python package's embedded build without TLS.
+REDIS_SERVER = "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else shutil.which("redis-server")
 MASTER_NAME = "vmpooler-ha"
 
 
