@@ -99,12 +99,17 @@ def cmd_api(args) -> int:
     return _exec(args, _gunicorn(args.host, args.port, args.workers))
 
 
+def _passed_on(celery_args: list[str]) -> list[str]:
+    """Celery options follow ``--`` (``vmpooler worker -c F -- -n w1@%h``); argparse keeps the ``--``."""
+    return celery_args[1:] if celery_args[:1] == ["--"] else celery_args
+
+
 def cmd_worker(args) -> int:
-    return _exec(args, _celery("worker", args.celery_args))
+    return _exec(args, _celery("worker", _passed_on(args.celery_args)))
 
 
 def cmd_beat(args) -> int:
-    return _exec(args, _celery("beat", args.celery_args))
+    return _exec(args, _celery("beat", _passed_on(args.celery_args)))
 
 
 def cmd_run(args) -> int:
