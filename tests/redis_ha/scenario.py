@@ -21,6 +21,7 @@ import yaml
 
 from tests.redis_ha.servers import MASTER_NAME, Process, SentinelGroup, free_port, wait_until
 from vmpooler.bootstrap import Services
+from vmpooler.cli_status import status_table
 from vmpooler.settings import build_settings
 
 POOL = "ha"
@@ -159,6 +160,10 @@ class Clients:
         with self._lock:
             self.unreturned.append(host)
 
+    def succeeded_since(self, moment: float) -> bool:
+        with self._lock:
+            return any(c.kind == "checkout" and c.status == 200 and c.started >= moment for c in self.calls)
+
     def start(self) -> "Clients":
         for thread in self._threads:
             thread.start()
@@ -178,7 +183,7 @@ def latency_ms(calls: list[Call], until: float) -> dict:
             "p95": round(times[int(0.95 * (len(times) - 1))], 2), "mean": round(statistics.fmean(times), 2)}
 
 
-def run(wait_replicas: int = 1, size: int = 8, before: float = 4.0, after: float = 6.0) -> dict:
+def run(wait_replicas: int = 1, size: int = 8, before: float = 3.0, after: float = 2.0) -> dict:
     """Run the scenario; the result is JSON-ready (times in seconds, latencies in ms)."""
     started = time.monotonic()
     with SentinelGroup() as group:
@@ -193,6 +198,10 @@ def run(wait_replicas: int = 1, size: int = 8, before: float = 4.0, after: float
             group.stop_master()
             wait_until(lambda: group.master_port() == group.ports["replica"], 30, "the Sentinels to promote")
             promoted = time.monotonic()
+            try:
+                wait_until(lambda: clients.succeeded_since(promoted), 10, "a checkout on the promoted replica")
+            except AssertionError:
+                pass  # reported as first_checkout_after_promotion_s: None
             time.sleep(after)
             clients.stop()
             wait_until(lambda: _settled(deployment, size), 60, "the pool to settle", interval=0.2)
@@ -200,6 +209,7 @@ def run(wait_replicas: int = 1, size: int = 8, before: float = 4.0, after: float
             scrape = requests.get(deployment.base + "/prometheus", timeout=5).text
             report = _report(clients, deployment, group, health, scrape, started, killed, promoted)
             report["api_unhandled_errors"] = _unhandled(deployment.processes[0].log())
+            report["status_footer"] = status_table(deployment.settings).rpartition("\n")[2]
             return report
         finally:
             deployment.stop()

@@ -115,8 +115,8 @@ class SentinelGroup:
                                                          self.workdir)
         for port in self.sentinel_ports:
             sentinel = redis.Redis(port=port, decode_responses=True)
-            wait_until(lambda: len(sentinel.sentinel_sentinels(MASTER_NAME)) == 2
-                       and len(sentinel.sentinel_slaves(MASTER_NAME)) == 1, 30,
+            wait_until(lambda s=sentinel: len(s.sentinel_sentinels(MASTER_NAME)) == 2
+                       and len(s.sentinel_slaves(MASTER_NAME)) == 1, 30,
                        "every Sentinel to know the replica and the other Sentinels")
         return self
 

@@ -32,3 +32,5 @@ def test_killing_the_master_fails_over_without_double_hand_outs_or_lost_vms():
     assert health["failovers"] >= 1 and health["previous_master"] != result["replica_address"]
     assert health["reconnects"] >= 1
     assert [float(line.rsplit(" ", 1)[1]) >= 1 for line in result["prometheus_failovers"]] == [True]
+    assert result["status_footer"].startswith(f"redis master: {result['replica_address']} (1 failover(s); ")
+    assert result["api_unhandled_errors"] == []
