@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests.redis_ha import scenario  # noqa: E402
-from tests.redis_ha.servers import SentinelGroup  # noqa: E402
-from vmpooler.bootstrap import Services  # noqa: E402
-from vmpooler.settings import build_settings  # noqa: E402
+from tests.redis_ha import scenario
+from tests.redis_ha.servers import SentinelGroup
+from vmpooler.bootstrap import Services
+from vmpooler.settings import build_settings
 
 
 def wait_step_cost(iterations: int) -> dict:

@@ -78,7 +78,9 @@ class Process:
 
 def start_redis(workdir: str, name: str, port: int, extra: Sequence[str] = ()) -> Process:
     command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--dir", workdir, "--dbfilename", f"{name}.rdb", *extra]
+               "--dir", workdir, "--dbfilename", f"{name}.rdb",
+               # A replica's first sync starts at once, not after the default 5 s wait for more replicas.
+               "--repl-diskless-sync-delay", "0", *extra]
     return Process(name, command, workdir)
 
 

@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from vmpooler.store.errors import StoreUnavailable
+from vmpooler.store.errors import NotReplicated, StoreUnavailable
 
 log = logging.getLogger("vmpooler.api")
 
@@ -54,6 +54,13 @@ def register(app: Flask) -> None:
 
     for failure in (*StoreUnavailable, BrokerUnavailable):
         app.register_error_handler(failure, _store_down)
+
+    @app.errorhandler(NotReplicated)
+    def _not_replicated(error: NotReplicated):
+        log.warning("checkout undone: %s", error)
+        return (jsonify({"ok": False, "error": "no Redis replica confirmed the checkout in time; nothing was "
+                                               "checked out, try again shortly"}),
+                503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -10,6 +10,6 @@ class NotReplicated(Exception):
 
 
 StoreUnavailable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                    redis.exceptions.ReadOnlyError, NotReplicated)
-"""Redis cannot be reached, did not answer in time, is a replica that has not been
-promoted yet (during a failover), or could not replicate a hand-out."""
+                    redis.exceptions.ReadOnlyError)
+"""Redis cannot be reached, did not answer in time, or is a replica that has not been
+promoted yet (during a failover)."""
