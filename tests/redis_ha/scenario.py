@@ -204,7 +204,10 @@ def run(wait_replicas: int = 1, size: int = 8, before: float = 3.0, after: float
                 pass  # reported as first_checkout_after_promotion_s: None
             time.sleep(after)
             clients.stop()
-            wait_until(lambda: _settled(deployment, size), 60, "the pool to settle", interval=0.2)
+            try:
+                wait_until(lambda: _settled(deployment, size), 90, "the pool to settle", interval=0.2)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}: {_state(deployment)}") from None
             health = requests.get(deployment.base + "/healthcheck", timeout=5).json()
             scrape = requests.get(deployment.base + "/prometheus", timeout=5).text
             report = _report(clients, deployment, group, health, scrape, started, killed, promoted)
@@ -218,6 +221,15 @@ def run(wait_replicas: int = 1, size: int = 8, before: float = 3.0, after: float
 def _unhandled(log: str) -> list[str]:
     """The last line of each traceback the API logged (what a 500 came from)."""
     return [line for line in log.splitlines() if re.match(r"[\w.]+(Error|Exception)\b", line)][:10]
+
+
+def _state(deployment: Deployment) -> dict:
+    """What Redis and the provider hold, and the workers' logs, for a failure message."""
+    redis = deployment.services.redis
+    return {"placements": deployment.placements(), "provider": sorted(deployment.provider_vms()),
+            "clone_counter": redis.get("vmpooler__tasks__clone"),
+            "locks": {key: redis.get(key) for key in redis.scan_iter("vmpooler__lock__*")},
+            "worker_logs": [line for p in deployment.processes[1:] for line in p.log().splitlines()][-30:]}
 
 
 def _settled(deployment: Deployment, size: int) -> bool:
