@@ -229,6 +229,9 @@ def _state(deployment: Deployment) -> dict:
     return {"placements": deployment.placements(), "provider": sorted(deployment.provider_vms()),
             "clone_counter": redis.get("vmpooler__tasks__clone"),
             "locks": {key: redis.get(key) for key in redis.scan_iter("vmpooler__lock__*")},
+            # Messages piling up mean the workers stopped consuming; none, that beat stopped sending.
+            "queued": {queue: redis.llen(queue) for queue in ("pools", "provision", "vmops")},
+            "unacked": redis.hlen("unacked"),
             "worker_logs": [line for p in deployment.processes[1:] for line in p.log().splitlines()][-30:]}
 
 
