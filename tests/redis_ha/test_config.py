@@ -74,7 +74,7 @@ def test_the_broker_follows_sentinel_tls_and_the_acl_user(tmp_path):
     assert broker.url == "sentinel://svc:p%40ss%2Fword@10.0.0.1:26379/2;sentinel://svc:p%40ss%2Fword@10.0.0.2:26380/2"
     assert broker.transport_options["master_name"] == "vmp"
     assert broker.transport_options["sentinel_kwargs"]["password"] == "spw"
-    assert broker.transport_options["socket_timeout"] == 3
+    assert broker.transport_options["socket_connect_timeout"] == 5.0
     assert broker.use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(ca)}
 
 

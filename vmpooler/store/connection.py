@@ -176,7 +176,8 @@ class Broker:
 def broker_settings(cfg) -> Broker:
     """Celery's broker on the same Redis: kombu's ``sentinel://`` transport with the
     master's name when ``sentinels`` is set, TLS through ``broker_use_ssl``."""
-    options: dict = {"socket_timeout": cfg.socket_timeout, "socket_connect_timeout": cfg.connect_timeout}
+    # Only the connect timeout: a read timeout would cut the consumer's blocking reads.
+    options: dict = {"socket_connect_timeout": cfg.connect_timeout}
     userinfo = _userinfo(cfg)
     if cfg.sentinels:
         url = ";".join(f"sentinel://{userinfo}{host}:{port}/{cfg.db}" for host, port in sentinel_addresses(cfg))
