@@ -15,7 +15,7 @@ from vmpooler.metrics import Metrics, make_metrics
 from vmpooler.providers import registry
 from vmpooler.providers.base import Provider, ProviderDeps
 from vmpooler.settings import Settings, load_settings, with_pools
-from vmpooler.store.connection import make_client, redis_url
+from vmpooler.store.connection import Broker, broker_settings, make_client
 from vmpooler.store.provider_state import ProviderState
 from vmpooler.store.redis_store import RedisStore
 
@@ -34,8 +34,8 @@ class Services:
         self._lock = threading.Lock()
 
     @property
-    def redis_url(self) -> str:
-        return redis_url(self.settings.redis)
+    def broker(self) -> Broker:
+        return broker_settings(self.settings.redis)
 
     @cached_property
     def redis(self):

@@ -25,7 +25,7 @@ from vmpooler.cli_run import (
 from vmpooler.cli_status import RedisUnreachable, status_table
 from vmpooler.logs import ACCESS_LOG_FORMAT, configure_logging
 from vmpooler.settings import CONFIG_SEARCH_ORDER, ConfigError, Settings
-from vmpooler.store.monitoring import MonitoringStore
+from vmpooler.store import probe
 
 QUEUES = "pools,provision,vmops"
 GUNICORN_CONF_MODULE = "vmpooler.gunicorn_conf"
@@ -46,7 +46,7 @@ def _load(args, env: Mapping[str, str] | None = None) -> Settings:
 
 
 def _redis_configured(settings: Settings) -> bool:
-    return bool(settings.redis.url or settings.redis.server)
+    return bool(settings.redis.url or settings.redis.server or settings.redis.sentinels)
 
 
 def _found_redis(settings: Settings) -> dict[str, str]:
@@ -117,6 +117,7 @@ def _start_logging(settings: Settings) -> None:
 
 def _exec(settings: Settings, extra: Mapping[str, str], command: list[str]) -> int:
     _start_logging(settings)
+    _check_redis(settings)
     os.execvpe(command[0], command, _child_env(settings, extra))
     return 1
 
@@ -151,14 +152,19 @@ def cmd_api(args) -> int:
     return _exec(settings, extra, _gunicorn(args, settings.config.logfile, not args.no_access_log, "info"))
 
 
+def _passed_on(celery_args: list[str]) -> list[str]:
+    """Celery options follow ``--`` (``vmpooler worker -c F -- -n w1@%h``); argparse keeps the ``--``."""
+    return celery_args[1:] if celery_args[:1] == ["--"] else celery_args
+
+
 def cmd_worker(args) -> int:
     settings, extra = _with_found_redis(args)
-    return _exec(settings, extra, _celery("worker", args.celery_args, args.banner))
+    return _exec(settings, extra, _celery("worker", _passed_on(args.celery_args), args.banner))
 
 
 def cmd_beat(args) -> int:
     settings, extra = _with_found_redis(args)
-    return _exec(settings, extra, _celery("beat", args.celery_args, args.banner))
+    return _exec(settings, extra, _celery("beat", _passed_on(args.celery_args), args.banner))
 
 
 def cmd_run(args) -> int:
@@ -198,13 +204,10 @@ def cmd_run(args) -> int:
 
 
 def _check_redis(settings: Settings) -> None:
-    services = bootstrap.Services(settings)
-    try:
-        problem = MonitoringStore(services.redis).unreachable()
-    finally:
-        services.close()
+    """Unreachable, wrong credentials or an untrusted certificate: one line and exit, not a retry loop."""
+    problem = probe.problem(settings.redis)
     if problem:
-        raise StartError(f"cannot reach the configured Redis: {problem}")
+        raise CliError(problem)
 
 
 def _start_children(children: Children, args, settings: Settings) -> None:

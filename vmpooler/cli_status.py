@@ -24,9 +24,18 @@ def status_table(settings: Settings) -> str:
         store = services.store
         if settings.pools_from_redis:
             settings = with_pools_from_redis(settings, store)
-        return render(pool_rows(store, with_size_overrides(store, settings.pools)))
+        table = render(pool_rows(store, with_size_overrides(store, settings.pools)))
+        return table + "\n\n" + redis_line(MonitoringStore(services.redis).redis_link())
     finally:
         services.close()
+
+
+def redis_line(link: dict) -> str:
+    """Which Redis master serves the deployment, and the failovers and reconnects seen."""
+    line = f"redis master: {link['master']}"
+    if link["failovers"]:
+        line += f" ({link['failovers']} failover(s); previous master {link['previous_master']})"
+    return line + f"; {link['reconnects']} reconnect(s)"
 
 
 def render(rows: list[dict]) -> str:

@@ -28,6 +28,12 @@ _INT_A = {  # env var -> (section, key): applied when set
     "REDIS_CONNECTION_POOL_SIZE": ("redis", "connection_pool_size"),
     "REDIS_CONNECTION_POOL_TIMEOUT": ("redis", "connection_pool_timeout"),
     "REDIS_RECONNECT_ATTEMPTS": ("redis", "reconnect_attempts"),
+    "REDIS_DB": ("redis", "db"),
+    "REDIS_WAIT_REPLICAS": ("redis", "wait_replicas"),
+}
+_FLOAT = {
+    "REDIS_CONNECT_TIMEOUT": ("redis", "connect_timeout"),
+    "REDIS_SOCKET_TIMEOUT": ("redis", "socket_timeout"),
 }
 _STR = {
     "PREFIX": ("config", "prefix"),
@@ -38,6 +44,13 @@ _STR = {
     "REDIS_SERVER": ("redis", "server"),
     "REDIS_PASSWORD": ("redis", "password"),
     "REDIS_URL": ("redis", "url"),
+    "REDIS_USERNAME": ("redis", "username"),
+    "REDIS_SENTINELS": ("redis", "sentinels"),
+    "REDIS_SENTINEL_MASTER": ("redis", "sentinel_master"),
+    "REDIS_SENTINEL_PASSWORD": ("redis", "sentinel_password"),
+    "REDIS_SSL_CA_FILE": ("redis", "ssl_ca_file"),
+    "REDIS_SSL_CERT_FILE": ("redis", "ssl_cert_file"),
+    "REDIS_SSL_KEY_FILE": ("redis", "ssl_key_file"),
     "CELERY_BROKER_URL": ("celery", "broker_url"),
 }
 _BOOL = {
@@ -50,6 +63,7 @@ _BOOL = {
     "CREATE_TEMPLATE_DELTA_DISKS": ("config", "create_template_delta_disks"),
     "CREATE_LINKED_CLONES": ("config", "create_linked_clones"),
     "CHECK_READY_VM_ON_CHECKOUT": ("config", "check_ready_vm_on_checkout"),
+    "REDIS_SSL": ("redis", "ssl"),
 }
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off", ""}
@@ -69,6 +83,12 @@ def apply_env(raw: dict, env: Mapping[str, str], problems: list[str]) -> dict:
                 put(section, key, int(text))
             except ValueError:
                 problems.append(f"{var}: must be a whole number, got '{env[var]}'")
+    for var, (section, key) in _FLOAT.items():
+        if var in env:
+            try:
+                put(section, key, float(env[var].strip()))
+            except ValueError:
+                problems.append(f"{var}: must be a number of seconds, got '{env[var]}'")
     for var, (section, key) in _STR.items():
         if env.get(var):
             put(section, key, env[var])

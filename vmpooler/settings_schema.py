@@ -55,6 +55,34 @@ class StrOrList(fields.Field):
         raise ValidationError("must be a string or a list of strings")
 
 
+class HostPortList(fields.Field):
+    """``host:port`` entries, as a list or one comma-separated string (an environment variable)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValidationError("must be a non-empty list of host:port")
+        for entry in value:
+            host, _, port = str(entry).rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValidationError(f"'{entry}' is not host:port")
+        return tuple(str(entry) for entry in value)
+
+
+class ReadableFile(fields.String):
+    """A path that must name a readable file when the configuration is loaded."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        path = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise ValidationError(f"cannot read '{path}' ({exc.strerror})") from None
+        return path
+
+
 class Mapping(fields.Dict):
     def _deserialize(self, value, attr, data, **kwargs):
         if value is None:
@@ -131,6 +159,29 @@ class RedisSchema(Schema):
     connection_pool_timeout = fields.Integer(load_default=5, validate=Positive)
     reconnect_attempts = fields.Integer(load_default=10, validate=NonNegative)
     username = fields.String(load_default=None, allow_none=True)
+    sentinels = HostPortList(load_default=None, allow_none=True)
+    sentinel_master = fields.String(load_default=None, allow_none=True)
+    sentinel_password = fields.String(load_default=None, allow_none=True)
+    ssl = fields.Boolean(load_default=False)
+    ssl_ca_file = ReadableFile(load_default=None, allow_none=True)
+    ssl_cert_file = ReadableFile(load_default=None, allow_none=True)
+    ssl_key_file = ReadableFile(load_default=None, allow_none=True)
+    connect_timeout = fields.Float(load_default=5.0, validate=validate.Range(min=0, min_inclusive=False))
+    socket_timeout = fields.Float(load_default=5.0, validate=validate.Range(min=0, min_inclusive=False))
+    wait_replicas = fields.Integer(load_default=0, validate=NonNegative)
+    wait_timeout = fields.Integer(load_default=1000, validate=Positive)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        if data.get("sentinels") and not data.get("sentinel_master"):
+            raise ValidationError("sentinels need sentinel_master (the name the Sentinels monitor)",
+                                  "sentinel_master")
+        if data.get("sentinels") and data.get("url"):
+            raise ValidationError("give either url or sentinels, not both", "url")
+        if data.get("ssl_key_file") and not data.get("ssl_cert_file"):
+            raise ValidationError("a client key needs its certificate (ssl_cert_file)", "ssl_cert_file")
+        if data.get("url") and not data["url"].startswith(("redis://", "rediss://", "unix://")):
+            raise ValidationError("must be a redis://, rediss:// or unix:// URL", "url")
 
 
 class MetricsServerSchema(Schema):

@@ -77,6 +77,17 @@ class RedisConfig:
     connection_pool_timeout: int = 5
     reconnect_attempts: int = 10
     username: str | None = None
+    sentinels: tuple[str, ...] | None = None
+    sentinel_master: str | None = None
+    sentinel_password: str | None = None
+    ssl: bool = False
+    ssl_ca_file: str | None = None
+    ssl_cert_file: str | None = None
+    ssl_key_file: str | None = None
+    connect_timeout: float = 5.0
+    socket_timeout: float = 5.0
+    wait_replicas: int = 0
+    wait_timeout: int = 1000
 
 
 @dataclass(frozen=True)

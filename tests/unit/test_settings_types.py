@@ -64,7 +64,7 @@ def _schema_type(field: fields.Field) -> Any:
         key = _schema_type(field.key_field) if field.key_field else Any
         value = _schema_type(field.value_field) if field.value_field else Any
         return dict[key, value]
-    if isinstance(field, settings_schema.StrOrList):
+    if isinstance(field, (settings_schema.StrOrList, settings_schema.HostPortList)):
         return tuple[str, ...]
     simple = [(fields.Boolean, bool), (fields.Integer, int), (fields.Float, float), (fields.String, str)]
     for kind, python in simple:

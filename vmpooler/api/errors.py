@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from vmpooler.store.errors import StoreUnavailable
+from vmpooler.store.errors import NotReplicated, StoreUnavailable
 from vmpooler.store.keys import UnsafeKeyComponent
 
 log = logging.getLogger("vmpooler.api")
+
+RETRY_AFTER_SECONDS = 2
+"""What a 503 for an unreachable Redis asks clients to wait: about a Sentinel failover."""
 
 AUTH_CHALLENGE = {"WWW-Authenticate": 'Basic realm="Authentication required"'}
 
@@ -44,8 +48,10 @@ def register(app: Flask) -> None:
         return jsonify({"ok": False, "error": error.description}), error.code
 
     def _store_down(error: Exception):
+        # During a Sentinel failover (a few seconds) every request lands here, not in a 500.
         log.error("Redis is unavailable: %s", error)
-        return jsonify({"ok": False, "error": "the service cannot reach its Redis server; try again shortly"}), 503
+        return (jsonify({"ok": False, "error": "the service cannot reach its Redis server or message broker; try again shortly"}),
+                503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(UnsafeKeyComponent)
     def _unsafe_name(error: UnsafeKeyComponent):
@@ -53,8 +59,15 @@ def register(app: Flask) -> None:
         return jsonify({"ok": False, "error": "a name in this request is not valid: use letters, digits, "
                                               "'.', '-' and single '_'"}), 400
 
-    for failure in StoreUnavailable:
+    for failure in (*StoreUnavailable, BrokerUnavailable):
         app.register_error_handler(failure, _store_down)
+
+    @app.errorhandler(NotReplicated)
+    def _not_replicated(error: NotReplicated):
+        log.warning("checkout undone: %s", error)
+        return (jsonify({"ok": False, "error": "no Redis replica confirmed the checkout in time; nothing was "
+                                               "checked out, try again shortly"}),
+                503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -30,7 +30,8 @@ class Health(Schema):
     ok = fields.Boolean(required=True)
     reasons = fields.List(fields.String(), metadata={"description": "what is unhealthy (empty when ok)"})
     api = fields.Dict(metadata={"description": "ok, uptime (seconds)"})
-    redis = fields.Dict(metadata={"description": "ok"})
+    redis = fields.Dict(metadata={"description": "ok, master (address in use), since, previous_master, "
+                                                 "failovers, reconnects"})
     beat = fields.Dict(metadata={"description": "ok, last_tick"})
     workers = fields.Dict(metadata={"description": "ok, alive (hostnames; a count unless details are shown), "
                                                    "last_seen per hostname (only with details)"})
@@ -99,7 +100,8 @@ def public(body: dict) -> dict:
     shown: dict = {"ok": body["ok"], "reasons": [reason.split(":")[0] for reason in body["reasons"]]}
     for part in ("api", "redis", "beat"):
         if part in body:
-            shown[part] = {key: body[part][key] for key in ("ok", "uptime", "last_tick") if key in body[part]}
+            shown[part] = {key: body[part][key] for key in ("ok", "uptime", "last_tick", "failovers", "reconnects")
+                           if key in body[part]}
     if "workers" in body:
         shown["workers"] = {"ok": body["workers"]["ok"], "alive": len(body["workers"]["alive"])}
     return shown
@@ -125,11 +127,17 @@ def assess(monitoring: MonitoringStore, now: float) -> dict:
     return {
         "ok": not reasons,
         "reasons": reasons,
-        "redis": {"ok": True},
+        "redis": {"ok": True, **_link(monitoring)},
         "beat": {"ok": beat_age is not None and beat_age <= BEAT_STALE_SECONDS, "last_tick": _when(beat)},
         "workers": {"ok": bool(alive), "alive": alive,
                     "last_seen": {name: _when(seen) for name, seen in sorted(workers.items())}},
     }
+
+
+def _link(monitoring: MonitoringStore) -> dict:
+    link = monitoring.redis_link()
+    link["since"] = _when(link["since"])
+    return link
 
 
 def _when(epoch: float | None) -> str | None:

@@ -74,6 +74,9 @@ TABLE: dict[str, Spec] = {
                                           ("method", "path"), buckets=HTTP_BUCKETS),
     # Added by this port: Celery's work and queues.
     "tasks": Spec(COUNTER, "Celery tasks", ("task_name",), {"run": "run", "failed": "failed"}),
+    # Read from the Redis health record, not counted through this interface.
+    "redis": Spec(COUNTER, "Redis", (), {"reconnects": "connections re-established after a failure",
+                                         "failovers": "master changes seen through Sentinel"}),
     "queue": Spec(GAUGE, "Celery messages waiting in a queue", ("queue_name",)),
     "ondemand": Spec(GAUGE, "On-demand requests", (), {
         "requested": "waiting to be processed", "processing": "being provisioned",

@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from vmpooler.metrics import Metrics
 from vmpooler.metrics.catalogue import COUNTER, GAUGE, HISTOGRAM, HTTP_BUCKETS, Series, UnknownMetric, documentation, series
+from vmpooler.store.connection import link_record
 from vmpooler.store.metrics_store import Batch, Client, MetricsStore, StoredSeries, series_name
 
 log = logging.getLogger("vmpooler.metrics")
@@ -146,6 +147,7 @@ class _StoredCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         counters, gauges, histograms = self.store.read()
+        counters = counters + self._redis_link()
         known: dict[str, Metric | None] = {}
         for item in counters + gauges:
             if item.name not in known:
@@ -157,6 +159,12 @@ class _StoredCollector(Collector):
         families = {name: family for name, family in known.items() if family is not None}
         families.update(self._histograms(histograms))
         return [families[name] for name in sorted(families)]
+
+    def _redis_link(self) -> list[StoredSeries]:
+        record = link_record(self.store.r)
+        # Like every other counter here, a series appears with its first event.
+        return [StoredSeries(f"{self.prefix}_redis_{name}", (), float(record[name]))
+                for name in ("reconnects", "failovers") if name in record]
 
     def _family(self, name: str) -> Metric | None:
         described = documentation(name, self.prefix)

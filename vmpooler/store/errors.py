@@ -4,5 +4,12 @@ from __future__ import annotations
 
 import redis
 
-StoreUnavailable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-"""Redis cannot be reached (or did not answer in time)."""
+
+class NotReplicated(Exception):
+    """Fewer replicas than required acknowledged a hand-out in time; it was undone."""
+
+
+StoreUnavailable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                    redis.exceptions.ReadOnlyError)
+"""Redis cannot be reached, did not answer in time, or is a replica that has not been
+promoted yet (during a failover)."""

@@ -250,3 +250,13 @@ def queued_work_prefix(kind: str) -> str:
 
 CHECK_DUE = f"{PREFIX}check__due"
 """ZSET pool -> epoch its next check is due; beat's tick sends the checks that are due."""
+
+
+HEALTH_REDIS = f"{PREFIX}health__redis"
+"""HASH (added by this port) the Redis master in use: ``address``, ``since``, ``previous``,
+``failovers`` (master changes seen through Sentinel) and ``reconnects`` (connections
+re-established after a failure, summed over every process)."""
+
+REPLICATION_PROBE = f"{PREFIX}replication__probe"
+"""STRING (added by this port) written just before ``WAIT`` so that the wait covers every
+earlier write of the deployment, whichever pooled connection made it."""

@@ -7,6 +7,7 @@ import time
 import redis
 
 from vmpooler.store import keys
+from vmpooler.store.connection import link_record, master_address
 
 WORKER_RECORD_HOURS = 24
 """Workers not seen for this long are dropped from the record (hosts come and go)."""
@@ -23,6 +24,15 @@ class MonitoringStore:
         except redis.RedisError as exc:
             return str(exc) or type(exc).__name__
         return None
+
+    def redis_link(self) -> dict:
+        """The master in use now, the one recorded last, failovers and reconnects seen."""
+        record = link_record(self.r)
+        return {"master": master_address(self.r),
+                "since": float(record["since"]) if record.get("since") else None,
+                "previous_master": record.get("previous"),
+                "failovers": int(record.get("failovers", 0)),
+                "reconnects": int(record.get("reconnects", 0))}
 
     def beat_ticked(self, now: float | None = None) -> None:
         self.r.set(keys.HEALTH_BEAT, repr(time.time() if now is None else now))

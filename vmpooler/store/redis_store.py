@@ -159,6 +159,21 @@ class RedisStore:
                  ["HDEL", keys.vm(vm), "checkout", "token:token", "token:user", "lifetime"]]
         return self.move(pool, vm, State.RUNNING, State.READY, extra=extra)
 
+    def replicated(self, replicas: int, timeout_ms: int) -> bool:
+        """Whether ``replicas`` of the connected replicas hold every write made so far.
+
+        WAIT covers only its own connection's writes, so a probe write on that
+        connection first puts it after every earlier write of this deployment. A master
+        with no replica connected has no one a failover could promote: nothing to wait for."""
+        if replicas <= 0:
+            return True
+        pipe = self.r.pipeline(transaction=False)
+        pipe.set(keys.REPLICATION_PROBE, format_time())
+        pipe.execute_command("ROLE")
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        _, role, acknowledged = pipe.execute()
+        return acknowledged >= min(replicas, len(role[2]))
+
     def complete_running(self, pool: str, vm: str) -> bool:
         """running -> completed (returned by its user, or its lifetime is over)."""
         return self.move(pool, vm, State.RUNNING, State.COMPLETED,

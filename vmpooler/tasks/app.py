@@ -8,7 +8,7 @@ from celery import Celery, bootsteps
 
 from vmpooler.bootstrap import Services
 from vmpooler.domain.capacity import worker_threads
-from vmpooler.store.connection import celery_broker_url
+from vmpooler.store.connection import Broker
 
 # Importing the task modules registers their shared tasks on every app (signals: their receivers).
 from vmpooler.tasks import heartbeat, ondemand_tasks, pool_tasks, signals, vm_tasks, vmops_tasks  # noqa: F401
@@ -19,8 +19,10 @@ log = logging.getLogger("vmpooler.tasks")
 
 def create_celery(services: Services) -> Celery:
     settings = services.settings
-    broker = settings.celery.broker_url or celery_broker_url(services.redis_url)
-    app = Celery("vmpooler", broker=broker, set_as_current=False)
+    # The state Redis is the broker (through Sentinel, over TLS, as configured) unless
+    # celery.broker_url names another one.
+    broker = Broker(settings.celery.broker_url) if settings.celery.broker_url else services.broker
+    app = Celery("vmpooler", broker=broker.url, set_as_current=False)
     threads = worker_threads(settings.config.task_limit, settings.config.ondemand_clone_limit)
     app.conf.update(
         # Clones and destroys wait on a hypervisor: threads let one process run every clone slot at once.
@@ -35,7 +37,9 @@ def create_celery(services: Services) -> Celery:
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options=_transport_options(settings.celery.visibility_timeout),
+        broker_transport_options={**broker.transport_options,
+                                  **_transport_options(settings.celery.visibility_timeout)},
+        broker_use_ssl=broker.use_ssl,
         beat_schedule=build_beat_schedule(settings),
         # Celery's persistent scheduler, also recording in Redis that beat ticks (/healthcheck).
         beat_scheduler="vmpooler.tasks.beat:Scheduler",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 from vmpooler.tasks.schedule import TASK_QUEUES
+
+log = logging.getLogger("vmpooler.tasks")
+
+SAFETY_NET = frozenset({"vmpooler.pool.repopulate", "vmpooler.pool.check", "vmpooler.pool.migrate",
+                        "vmpooler.ondemand.process", "vmpooler.vm.destroy"})
+"""Work that beat's next pool check (or on-demand sweep) does anyway if the message is lost."""
 
 
 class CeleryDispatcher:
@@ -12,7 +21,15 @@ class CeleryDispatcher:
         self.app = app
 
     def send(self, name: str, *args) -> None:
-        self.app.send_task(name, args=list(args), queue=TASK_QUEUES[name])
+        try:
+            self.app.send_task(name, args=list(args), queue=TASK_QUEUES[name])
+        except OperationalError as exc:
+            # During a broker failover a checkout or return already done in Redis must not
+            # fail (and leave its VMs unaccounted) for want of a wake-up.
+            if name not in SAFETY_NET:
+                raise
+            log.warning("[!] could not send %s%s (broker unavailable: %s); the next check does it",
+                        name, tuple(args), exc)
 
     def clone(self, pool: str, vm: str) -> None:
         self.send("vmpooler.vm.clone", pool, vm)

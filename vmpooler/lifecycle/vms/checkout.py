@@ -9,6 +9,7 @@ from typing import Mapping
 from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.vms.completed import destroy_soon
 from vmpooler.lifecycle.wake import wake_migrate, wake_repopulate
+from vmpooler.store.errors import NotReplicated
 
 log = logging.getLogger("vmpooler.lifecycle")
 
@@ -116,6 +117,14 @@ def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, 
             for pool in backends(ctx, requested):
                 wake_repopulate(ctx, pool)
         raise NotEnoughVms(empty)
+    redis = ctx.settings.redis
+    if taken and not ctx.store.replicated(redis.wait_replicas, redis.wait_timeout):
+        # Replication is asynchronous: a failover now could promote a replica that still
+        # has these VMs in ready and hand them out again. Hand out only what a replica holds.
+        for allocation in taken:
+            ctx.store.return_to_ready(allocation.pool, allocation.vm)
+        raise NotReplicated(f"no {redis.wait_replicas} replica(s) confirmed the checkout "
+                            f"within {redis.wait_timeout} ms")
     for pool in sorted({allocation.pool for allocation in taken}):
         wake_repopulate(ctx, pool)
         wake_migrate(ctx, pool)
