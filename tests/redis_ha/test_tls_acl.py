@@ -18,8 +18,8 @@ import redis
 import requests
 import yaml
 
+from tests.harness.service import running_pooler
 from tests.helpers import wait_for
-from tests.integration.conftest import running_pooler
 from tests.redis_ha.certs import Authority
 from tests.redis_ha.servers import REDIS_SERVER, Process, free_port, wait_until
 from vmpooler.settings import build_settings

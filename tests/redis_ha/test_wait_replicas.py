@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from tests.api.conftest import Api
+from tests.harness.api import Api
 from tests.helpers import RecordingDispatcher
 from tests.redis_ha.servers import free_port, start_redis, wait_until
 from vmpooler.api import create_app
