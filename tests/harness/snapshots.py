@@ -8,11 +8,12 @@ from vmpooler.store import keys
 
 
 def redis_state(redis) -> dict:
-    """Every key with its type and value, except the rate-limit counters and tokens' ``last``
-    field (recording a token's use is not a change a refused request may not make)."""
+    """Every key with its type and value, except the rate-limit counters, the record of the
+    Redis connection in use and tokens' ``last`` field (bookkeeping of use, not changes a
+    refused request may not make)."""
     state = {}
     for key in sorted(redis.keys("*")):
-        if key.startswith(keys.RATE_LIMIT_PREFIX):
+        if key.startswith(keys.RATE_LIMIT_PREFIX) or key == keys.HEALTH_REDIS:
             continue
         kind = redis.type(key)
         if kind == "string":

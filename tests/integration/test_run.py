@@ -38,7 +38,8 @@ def test_run_anywhere_records_its_redis_and_a_clean_stop_leaves_only_data(user):
         # Other commands find the embedded Redis through the state file.
         status = user.command("status")
         assert status.returncode == 0, status.stderr
-        assert [line.split()[0] for line in status.stdout.splitlines()[1:]] == [
+        table = status.stdout.split("\n\n")[0]
+        assert [line.split()[0] for line in table.splitlines()[1:]] == [
             "debian-12-x86_64", "centos-9-x86_64", "win-2022-x86_64"]
 
         # So does the API, started apart with no Redis of its own.
@@ -145,7 +146,7 @@ def test_an_unreachable_redis_or_a_bad_config_fails_with_one_line(user):
     result = user.command("run", "-c", "noredis.yaml", "--port", str(free_port()))
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "vmpooler run: cannot reach the configured Redis: Error 111 connecting to 127.0.0.1:1. Connection refused."]
+        "vmpooler run: cannot reach Redis at redis://127.0.0.1:1/0: Error 111 connecting to 127.0.0.1:1. Connection refused."]
     user.write("bad.yaml", ":pools:\n  - name: p\n    provider: dummy\n    timeout: soon\n")
     result = user.command("run", "-c", "bad.yaml", "--port", str(free_port()))
     assert result.returncode == 1

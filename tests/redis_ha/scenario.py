@@ -9,7 +9,6 @@ killed; the result says what every client saw and what Redis holds afterwards.
 from __future__ import annotations
 
 import contextlib
-
 import os
 import re
 import statistics
@@ -33,7 +32,8 @@ UNAVAILABLE = "cannot reach its Redis"
 
 def config(group: SentinelGroup, size: int, wait_replicas: int) -> dict:
     return {
-        "config": {"task_limit": 10, "check_loop_delay_min": 1, "check_loop_delay_max": 2},
+        "config": {"task_limit": 10, "check_loop_delay_min": 1, "check_loop_delay_max": 2,
+                   "healthcheck_details": True},
         "redis": {"sentinels": group.sentinels, "sentinel_master": MASTER_NAME, "wait_replicas": wait_replicas,
                   "wait_timeout": 500, "connect_timeout": 1, "socket_timeout": 2, "reconnect_attempts": 2},
         # A failed-over broker can lose a delivered task; it comes back after this many seconds.
@@ -91,7 +91,7 @@ class Deployment:
         return where
 
     def provider_vms(self) -> set[str]:
-        return set(self.services.provider("dummy").vms_in_pool(POOL))
+        return set(self.services.provider("dummy").vms_in_pool(self.services.settings.pool(POOL)))
 
 
 @dataclass

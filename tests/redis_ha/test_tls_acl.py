@@ -87,7 +87,8 @@ def denied(server: TlsRedis) -> list[str]:
 def test_the_service_runs_over_tls_as_the_restricted_acl_user(tls_redis, http_session):
     tls_redis.admin().acl_log_reset()
     pools = [{"name": "secure", "size": 2, "provider": "dummy", "template": "t/secure"}]
-    raw = {"config": {"task_limit": 4, "check_loop_delay_min": 1, "check_loop_delay_max": 2},
+    raw = {"config": {"task_limit": 4, "check_loop_delay_min": 1, "check_loop_delay_max": 2,
+                      "healthcheck_details": True},
            "redis": tls_redis.redis_section(wait_replicas=1), "prometheus": {},
            "providers": {"dummy": {"seed": 3}}, "pools": pools}
     settings = build_settings(raw, env={"VMPOOLER_DEBUG": "1"})
@@ -128,5 +129,5 @@ def test_untrusted_certificate_stops_the_api_with_one_line(tls_redis, tmp_path):
     result = start_api(tmp_path, tls_redis, ssl_ca_file=stranger.ca_file)
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert result.stderr.startswith("vmpooler: TLS with Redis at rediss://127.0.0.1:")
+    assert result.stderr.startswith("vmpooler api: TLS with Redis at rediss://127.0.0.1:")
     assert "certificate verify failed" in result.stderr

@@ -100,7 +100,7 @@ class Handout:
         that token must also be the VM owner's (any of their tokens), or one of an admin user.
         """
         outcome, pool, owner = self._give_back(
-            keys=[keys.vm(vm), keys.token(token) if token else ""],
+            keys=[keys.vm(vm), keys.token(token)] if token else [keys.vm(vm)],
             args=[vm, keys.state_set_prefix(State.RUNNING), keys.state_set_prefix(State.COMPLETED),
                   keys.state_set_prefix(State.MIGRATING), format_time() if token else "",
                   json.dumps(sorted(admins)) if admins is not None else "", token or ""])

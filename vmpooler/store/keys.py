@@ -115,7 +115,7 @@ NAMESPACES = frozenset({
     "pending", "ready", "running", "completed", "discovered", "migrating", "vm", "active", "empty",
     "lastboot", "pools", "pool", "tasks", "migration", "config", "poolreset", "template",
     "provisioning", "odcreate", "odrequest", "boot", "clone", "tag", "token", "ready_order", "lock",
-    "check", "dummy", "ondemand", "prometheus", "health", "ratelimit", "queued",
+    "check", "dummy", "ondemand", "prometheus", "health", "ratelimit", "queued", "replication",
 })
 
 

@@ -126,8 +126,9 @@ class RedisStore:
         if fields:
             ops.append(["HSET", keys.vm(vm), *[str(x) for kv in fields.items() for x in kv]])
         ops.extend(extra or [])
-        dst_key = keys.state_set(dst, pool) if dst else ""
-        return bool(self._move(keys=[keys.state_set(src, pool), dst_key], args=[vm, json.dumps(ops)]))
+        # Only removing: no second key (an empty key name would fall outside an ACL user's key pattern).
+        script_keys = [keys.state_set(src, pool)] + ([keys.state_set(dst, pool)] if dst else [])
+        return bool(self._move(keys=script_keys, args=[vm, json.dumps(ops)]))
 
     def mark_ready(self, pool: str, vm: str, boot_seconds: float | None, day: str) -> bool:
         now = format_time()

@@ -1,10 +1,10 @@
 """Lua scripts that make each state transition atomic."""
 
-# KEYS[1]=source set, KEYS[2]=destination set ('' to only remove); ARGV[1]=vm,
+# KEYS[1]=source set, KEYS[2]=destination set (absent to only remove); ARGV[1]=vm,
 # ARGV[2]=JSON list of follow-up commands, run only when the VM was in the source.
 MOVE = """
 local moved
-if KEYS[2] == '' then
+if KEYS[2] == nil then
   moved = redis.call('SREM', KEYS[1], ARGV[1])
 else
   moved = redis.call('SMOVE', KEYS[1], KEYS[2], ARGV[1])
@@ -57,9 +57,9 @@ return added
 """
 
 # A user gives a running VM back: running -> completed in one step, after the
-# checks the API needs. KEYS: vm hash, hash of the token the request sent ('' if
-# none); ARGV: vm, running-set prefix, completed-set prefix, migrating-set prefix,
-# now, JSON list of users who may return any VM or '' (then any valid token may
+# checks the API needs. KEYS: vm hash, hash of the token the request sent (absent
+# if none: an empty key name would fall outside an ACL user's key pattern); ARGV:
+# vm, running-set prefix, completed-set prefix, migrating-set prefix, now, JSON list of users who may return any VM or '' (then any valid token may
 # return a token-bound VM, as in 1.3.0), the token. The VM's pool is its hash's
 # 'template'; a hash with a token but no user (written by hand) is the token's own.
 # Returns {outcome, pool, owner}; outcome: returned, unknown, not_running,
@@ -72,7 +72,7 @@ if not pool then
   return {'not_running', '', owner}
 end
 if bound and bound ~= '' then
-  if KEYS[2] == '' then return {'needs_token', pool, owner} end
+  if KEYS[2] == nil then return {'needs_token', pool, owner} end
   if redis.call('EXISTS', KEYS[2]) == 0 then return {'bad_token', pool, owner} end
   redis.call('HSET', KEYS[2], 'last', ARGV[5])
   if ARGV[6] ~= '' then
