@@ -59,8 +59,9 @@ return added
 # A user gives a running VM back: running -> completed in one step, after the
 # checks the API needs. KEYS: vm hash, hash of the token the request sent (absent
 # if none: an empty key name would fall outside an ACL user's key pattern); ARGV:
-# vm, running-set prefix, completed-set prefix, migrating-set prefix, now, JSON list of users who may return any VM or '' (then any valid token may
-# return a token-bound VM, as in 1.3.0), the token. The VM's pool is its hash's
+# vm, running-set prefix, completed-set prefix, migrating-set prefix, now, JSON
+# list of users who may return any VM or '' (then any valid token may return a
+# token-bound VM, as in 1.3.0), the token. The VM's pool is its hash's
 # 'template'; a hash with a token but no user (written by hand) is the token's own.
 # Returns {outcome, pool, owner}; outcome: returned, unknown, not_running,
 # needs_token, bad_token, not_owner.
