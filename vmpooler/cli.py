@@ -26,8 +26,8 @@ from vmpooler.cli_status import RedisUnreachable, status_table
 from vmpooler.logs import ACCESS_LOG_FORMAT, configure_logging
 from vmpooler.settings import CONFIG_SEARCH_ORDER, ConfigError, Settings
 from vmpooler.store import probe
+from vmpooler.tasks.schedule import QUEUES
 
-QUEUES = "pools,provision,vmops"
 GUNICORN_CONF_MODULE = "vmpooler.gunicorn_conf"
 
 log = logging.getLogger("vmpooler")
@@ -89,7 +89,7 @@ def _celery(kind: str, extra: list[str], banner: bool) -> list[str]:
     if not _given(extra, "-l", "--loglevel"):
         command += ["-l", "WARNING"]
     if kind == "worker" and not _given(extra, "-Q", "--queues"):
-        command += ["-Q", QUEUES]
+        command += ["-Q", ",".join(QUEUES)]
     if kind == "beat" and not _given(extra, "-s", "--schedule"):
         directory = runstate.state_dir()
         directory.mkdir(parents=True, exist_ok=True)

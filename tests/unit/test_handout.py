@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-import threading
 
 import pytest
 
+from tests.harness.pools import take_all_concurrently
 from vmpooler.store import handout, keys
 
 
@@ -82,20 +82,7 @@ def test_concurrent_checkouts_hand_each_vm_out_once(services, redis_client, orde
         redis_client.zadd(keys.ready_order("p"), {vm: random.random() for vm in vms})
     else:
         legacy_ready(redis_client, "p", {vm: "2024-03-01 10:00:00 +0000" for vm in vms})
-    got: list[str] = []
-    lock = threading.Lock()
-
-    def take():
-        for vm in iter(lambda: services.store.checkout("p"), None):
-            with lock:
-                got.append(vm)
-
-    threads = [threading.Thread(target=take) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(got) == vms
+    assert sorted(take_all_concurrently(services.store, "p")) == vms
     assert redis_client.scard(keys.state_set("running", "p")) == 300
     assert not redis_client.exists(keys.state_set("ready", "p"))
 

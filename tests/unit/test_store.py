@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 from freezegun import freeze_time
 
+from tests.harness.pools import take_all_concurrently
 from tests.harness.waiting import wait_for
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import parse_time
@@ -65,23 +64,7 @@ def test_concurrent_checkouts_never_share_a_vm(services, redis_client):
     store = services.store
     vms = [f"vm{i:03}" for i in range(200)]
     redis_client.sadd("vmpooler__ready__p", *vms)
-    got: list[str] = []
-    lock = threading.Lock()
-
-    def take():
-        while True:
-            vm = store.checkout("p")
-            if vm is None:
-                return
-            with lock:
-                got.append(vm)
-
-    threads = [threading.Thread(target=take) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(got) == vms
+    assert sorted(take_all_concurrently(store, "p")) == vms
     assert redis_client.scard("vmpooler__running__p") == 200
 
 

@@ -64,10 +64,6 @@ def vm(name: str) -> str:
     return f"{VM_PREFIX}{safe(name)}"
 
 
-VM_PREFIX = f"{PREFIX}vm__"
-"""``vm`` without its name, for a script that names the VM it picked."""
-
-
 def active(pool: str) -> str:
     """HASH vm -> checkout time; the lifetime clock of running VMs."""
     return f"{PREFIX}active__{safe(pool)}"
@@ -115,7 +111,7 @@ NAMESPACES = frozenset({
     "pending", "ready", "running", "completed", "discovered", "migrating", "vm", "active", "empty",
     "lastboot", "pools", "pool", "tasks", "migration", "config", "poolreset", "template",
     "provisioning", "odcreate", "odrequest", "boot", "clone", "tag", "token", "ready_order", "lock",
-    "check", "dummy", "ondemand", "prometheus", "health", "ratelimit", "queued", "replication",
+    "check", "dummy", "ondemand", "prometheus", "health", "ratelimit", "queued", "replication", "check_due", "dummy_pools",
 })
 
 
@@ -199,7 +195,8 @@ def dummy_inventory(provider: str, pool_name: str) -> str:
 
 def dummy_pools(provider: str) -> str:
     """SET of the pools a dummy provider instance holds VMs for."""
-    return f"{PREFIX}dummy__{safe(provider)}__pools"
+    # Its own namespace: under dummy__<provider>__ it would be the inventory of a pool named 'pools'.
+    return f"{PREFIX}dummy_pools__{safe(provider)}"
 
 
 def config_lock(pool_name: str) -> str:
@@ -248,8 +245,9 @@ def queued_work_prefix(kind: str) -> str:
     return f"{PREFIX}queued__{safe(kind)}__"
 
 
-CHECK_DUE = f"{PREFIX}check__due"
-"""ZSET pool -> epoch its next check is due; beat's tick sends the checks that are due."""
+CHECK_DUE = f"{PREFIX}check_due"
+"""ZSET pool -> epoch its next check is due; beat's tick sends the checks that are due.
+Its own namespace: ``check__due`` is the check state of a pool named 'due'."""
 
 
 HEALTH_REDIS = f"{PREFIX}health__redis"
