@@ -53,6 +53,31 @@ def _token_key() -> str:
     return hashlib.sha256((_token() or "").encode()).hexdigest()[:32]
 
 
+def _register_for_credentialed_requests(app: Flask, limiter: Limiter) -> None:
+    """``limiter.init_app(app)`` with its three request hooks skipped for requests without
+    credentials: every limit exempts them, and Flask-Limiter's own bookkeeping would
+    otherwise be most of a checkout's time in Python."""
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    before = [list(table.get(None, ())) for table in hooks]
+    limiter.init_app(app)
+    check, headers, release = (next(hook for hook in table[None] if hook not in old) for table, old in zip(hooks, before))
+
+    def check_credentialed() -> None:
+        if _sends_credentials():
+            check()
+
+    def headers_credentialed(response):
+        return headers(response) if _sends_credentials() else response
+
+    def release_credentialed(error: BaseException | None = None) -> None:
+        if _sends_credentials():
+            release(error)
+
+    for table, hook, gated in zip(hooks, (check, headers, release),
+                                  (check_credentialed, headers_credentialed, release_credentialed)):
+        table[None] = [gated if entry is hook else entry for entry in table[None]]
+
+
 def register(app: Flask, services: Services) -> Limiter | None:
     config = services.settings.config
     limits: list[str | Callable[[], str] | ApplicationLimit] = []
@@ -68,8 +93,9 @@ def register(app: Flask, services: Services) -> Limiter | None:
     if not limits:
         return None
     uri, options = storage(services)
-    limiter = Limiter(_client_address, app=app, application_limits=limits, strategy=FIXED_WINDOW,
+    limiter = Limiter(_client_address, application_limits=limits, strategy=FIXED_WINDOW,
                       storage_uri=uri, storage_options=options, headers_enabled=False)
+    _register_for_credentialed_requests(app, limiter)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded):
