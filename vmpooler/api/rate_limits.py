@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Flask, jsonify, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
@@ -57,7 +57,7 @@ def _register_for_credentialed_requests(app: Flask, limiter: Limiter) -> None:
     """``limiter.init_app(app)`` with its three request hooks skipped for requests without
     credentials: every limit exempts them, and Flask-Limiter's own bookkeeping would
     otherwise be most of a checkout's time in Python."""
-    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    hooks: tuple[dict[Any, list[Any]], ...] = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
     before = [list(table.get(None, ())) for table in hooks]
     limiter.init_app(app)
     check, headers, release = (next(hook for hook in table[None] if hook not in old) for table, old in zip(hooks, before))
