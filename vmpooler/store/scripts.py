@@ -17,9 +17,11 @@ return 1
 # Hand out the oldest ready VM: pop the head of the ready order (O(log N)) and
 # take it if it is still ready; order entries whose VM left ready some other way
 # are dropped, at most ARGV[4] per call. KEYS: ready, running, ready order,
-# migrating, active; ARGV: checkout time, vm-hash key prefix, JSON list of extra
-# hash fields, stale limit. Returns the VM, or 0 (no ready VM), 1 (ready VMs the
-# order does not know: reconcile, then call again), 2 (stale limit reached: call again).
+# migrating, active, and a pool-wake flag ('' for none); ARGV: checkout time, vm-hash
+# key prefix, JSON list of extra hash fields, stale limit, flag ttl ms. Returns {VM,
+# 1 if the flag was down and is now raised else 0} (the caller then queues the wake-up),
+# or 0 (no ready VM), 1 (ready VMs the order does not know: reconcile, then call again),
+# 2 (stale limit reached: call again).
 CHECKOUT = """
 for _ = 1, tonumber(ARGV[4]) do
   local head = redis.call('ZPOPMIN', KEYS[3])
@@ -32,7 +34,9 @@ for _ = 1, tonumber(ARGV[4]) do
     redis.call('SADD', KEYS[4], vm)
     redis.call('HSET', KEYS[5], vm, ARGV[1])
     redis.call('HSET', ARGV[2] .. vm, 'checkout', ARGV[1], unpack(cjson.decode(ARGV[3])))
-    return vm
+    local woke = 0
+    if KEYS[6] ~= '' and redis.call('SET', KEYS[6], '1', 'NX', 'PX', ARGV[5]) then woke = 1 end
+    return {vm, woke}
   end
 end
 return 2
@@ -62,8 +66,10 @@ return added
 # now, JSON list of users who may return any VM or '' (then any valid token may
 # return a token-bound VM, as in 1.3.0), the token. The VM's pool is its hash's
 # 'template'; a hash with a token but no user (written by hand) is the token's own.
-# Returns {outcome, pool, owner}; outcome: returned, unknown, not_running,
-# needs_token, bad_token, not_owner.
+# KEYS[3] ('' for none): the VM's lock, raised (NX, to ARGV[9] for ARGV[8] ms) once the
+# VM is returned, so that the caller queues its destroy in the same round trip.
+# Returns {outcome, pool, owner, 1 if the lock was raised else 0}; outcome: returned,
+# unknown, not_running, needs_token, bad_token, not_owner.
 GIVE_BACK = """
 local f = redis.call('HMGET', KEYS[1], 'template', 'token:token', 'token:user')
 local pool, bound, owner = f[1], f[2], f[3] or ''
@@ -84,7 +90,9 @@ if bound and bound ~= '' then
 end
 if redis.call('SMOVE', ARGV[2] .. pool, ARGV[3] .. pool, ARGV[1]) == 0 then return {'not_running', pool, owner} end
 redis.call('SREM', ARGV[4] .. pool, ARGV[1])
-return {'returned', pool, owner}
+local queued = 0
+if KEYS[3] ~= '' and redis.call('SET', KEYS[3], ARGV[9], 'NX', 'PX', ARGV[8]) then queued = 1 end
+return {'returned', pool, owner, queued}
 """
 
 # The size of every set in KEYS, in order: one call, however many pools, and
