@@ -68,9 +68,9 @@ class RedisStore:
         if not pools or not states:
             return {pool: {} for pool in pools}
         # One script rather than a pipeline of SCARDs: /status with 500 pools builds and
-        # parses one command instead of 2,000.
-        values = iter(self._count_members(keys=[keys.state_set(state, pool) for pool in pools
-                                                for state in states]))
+        # parses one command of 500 pool names instead of 2,000 commands.
+        values = iter(self._count_members(args=[len(states), *(keys.state_set_prefix(state) for state in states),
+                                                *(keys.safe(pool) for pool in pools)]))
         return {pool: {state: next(values) for state in states} for pool in pools}
 
     def vm_fields(self, vms: Iterable[str], names: Iterable[str]) -> dict[str, dict[str, str | None]]:

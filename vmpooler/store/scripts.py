@@ -95,11 +95,16 @@ if KEYS[3] ~= '' and redis.call('SET', KEYS[3], ARGV[9], 'NX', 'PX', ARGV[8]) th
 return {'returned', pool, owner, queued}
 """
 
-# The size of every set in KEYS, in order: one call, however many pools, and
-# consistent as a MULTI would be.
+# The size of each pool's state sets: one call, however many pools, and consistent
+# as a MULTI would be. ARGV: number of state-set prefixes, those prefixes, then the
+# pools. Returns the sizes pool by pool, in prefix order within a pool. The keys are
+# put together here: the request then carries pools + states names, not their product.
 COUNT_MEMBERS = """
+local states = tonumber(ARGV[1])
 local sizes = {}
-for i, key in ipairs(KEYS) do sizes[i] = redis.call('SCARD', key) end
+for p = states + 2, #ARGV do
+  for s = 2, states + 1 do sizes[#sizes + 1] = redis.call('SCARD', ARGV[s] .. ARGV[p]) end
+end
 return sizes
 """
 
