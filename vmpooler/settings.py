@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Callable, TypeVar
 
@@ -111,9 +112,10 @@ class Settings:
     pools_from_redis: bool = False
     source: str = ""
 
-    @property
+    @cached_property
     def pool_names(self) -> frozenset[str]:
-        """Pool names plus every alias: the names a request may use."""
+        """Pool names plus every alias: the names a request may use (built once: every
+        checkout asks)."""
         return frozenset([p.name for p in self.pools] + list(self.aliases))
 
     def pool(self, name: str) -> PoolConfig | None:

@@ -125,6 +125,20 @@ def test_many_checkouts_queue_one_repopulate_and_no_migration(make_ctx, dispatch
     assert dispatcher.of("repopulate") == [("p",), ("p",)]
 
 
+def test_a_refused_multi_checkout_still_queues_the_wake_up_its_checkout_raised(make_ctx, dispatcher):
+    pools = [{**POOL, "name": "full"}, {**POOL, "name": "empty"}]
+    ctx = make_ctx(pools=pools)
+    fill(ctx, dispatcher, "full")
+    started(ctx, REPOPULATE, "full")
+    with pytest.raises(NotEnoughVms):
+        checkout(ctx, [("full", 1), ("empty", 1)])
+    # "full" handed a VM out (then took it back): its raised flag is a queued repopulate.
+    assert sorted(dispatcher.of("repopulate")) == [("empty",), ("full",)]
+    with pytest.raises(NotEnoughVms):
+        checkout(ctx, [("full", 1), ("empty", 1)])
+    assert len(dispatcher.of("repopulate")) == 2  # both still queued: coalesced
+
+
 def test_migration_is_queued_once_per_pool_when_configured(make_ctx, dispatcher):
     ctx = make_ctx(config={"migration_limit": 2})
     fill(ctx, dispatcher)

@@ -103,6 +103,22 @@ def test_give_back_moves_a_running_vm_to_completed(services, redis_client):
     assert services.store.give_back("nosuchvm").outcome == "unknown"
 
 
+def test_give_back_claims_the_returned_vm_for_its_destroy_in_the_same_call(services, redis_client):
+    running_vm(redis_client, "vm")
+    running_vm(redis_client, "busy")
+    redis_client.set(keys.vm_lock("busy"), "held-by-a-task")
+    result = services.store.give_back("vm", queue_ttl=30)
+    assert (result.outcome, result.queued) == ("returned", True)
+    assert redis_client.get(keys.vm_lock("vm")) == "queued"
+    assert 0 < redis_client.pttl(keys.vm_lock("vm")) <= 30_000
+    # A VM a task already works on is returned, but not queued a second time.
+    busy = services.store.give_back("busy", queue_ttl=30)
+    assert (busy.outcome, busy.queued) == ("returned", False)
+    assert redis_client.get(keys.vm_lock("busy")) == "held-by-a-task"
+    # Refused returns claim nothing.
+    assert services.store.give_back("vm", queue_ttl=30).queued is False
+
+
 def test_give_back_of_a_token_bound_vm_needs_a_valid_token(services, redis_client):
     running_vm(redis_client, "vm", **{"token:token": "alicetoken", "token:user": "alice"})
     redis_client.hset(keys.token("bobtoken"), mapping={"user": "bob"})

@@ -3,7 +3,9 @@
 Every event that may leave a pool short (a checkout, a 503, a freed clone slot,
 a failed clone) wakes its repopulation; a flag in Redis coalesces the wake-ups
 into one queued task, which lowers the flag when it starts. The ``pools`` queue
-thus holds at most a few tasks per pool, however many requests arrive.
+thus holds at most a few tasks per pool, however many requests arrive. A checkout
+raises its pool's repopulation flag inside its own script (no extra round trip) and
+sends the task when that raised it (``vms.checkout``).
 """
 
 from __future__ import annotations

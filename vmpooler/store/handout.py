@@ -20,6 +20,7 @@ from vmpooler.domain.outcomes import Return
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time, parse_time
 from vmpooler.store import keys, scripts
+from vmpooler.store.locks import QUEUED
 
 STALE_PER_CALL = 32
 """Order entries of VMs no longer ready that one checkout call drops before giving up."""
@@ -36,6 +37,8 @@ class GiveBack:
     outcome: Return
     pool: str
     owner: str
+    queued: bool = False
+    """The VM's lock was raised for its destroy: the caller queues the destroy now."""
 
 
 class Handout:
@@ -47,17 +50,24 @@ class Handout:
 
     def checkout(self, pool: str, fields: Mapping[str, str] | None = None) -> str | None:
         """Move the oldest ready VM to running and record the checkout; None if none is ready."""
+        return self.checkout_and_wake(pool, fields)[0]
+
+    def checkout_and_wake(self, pool: str, fields: Mapping[str, str] | None = None, wake: str | None = None,
+                          wake_ttl: float = 0.0) -> tuple[str | None, bool]:
+        """``checkout``, which also raises the pool's ``wake`` flag (``PacingStore.claim``) when
+        it hands a VM out: (VM or None, True if the flag was down and is now up)."""
         flat = json.dumps([str(x) for kv in (fields or {}).items() for x in kv])
         script_keys = [keys.state_set(State.READY, pool), keys.state_set(State.RUNNING, pool), keys.ready_order(pool),
-                       keys.state_set(State.MIGRATING, pool), keys.active(pool)]
-        args: list[str | int] = [format_time(), keys.VM_PREFIX, flat, STALE_PER_CALL]
+                       keys.state_set(State.MIGRATING, pool), keys.active(pool),
+                       keys.queued_work(wake, pool) if wake else ""]
+        args: list[str | int] = [format_time(), keys.VM_PREFIX, flat, STALE_PER_CALL, int(wake_ttl * 1000)]
         reconciled = False
         while True:
             found = self._checkout(keys=script_keys, args=args)
-            if isinstance(found, str):
-                return found
+            if isinstance(found, list):
+                return found[0], found[1] == 1
             if found == _EMPTY or (found == _UNORDERED and reconciled):
-                return None
+                return None, False
             if found == _UNORDERED:
                 self.reconcile(pool)
                 reconciled = True
@@ -93,15 +103,20 @@ class Handout:
             epochs[vm] = moment.timestamp() if moment else 0.0
         return epochs
 
-    def give_back(self, vm: str, token: str | None = None, admins: Collection[str] | None = None) -> GiveBack:
+    def give_back(self, vm: str, token: str | None = None, admins: Collection[str] | None = None,
+                  queue_ttl: float | None = None) -> GiveBack:
         """Return a running VM (running -> completed) in one atomic step.
 
         A VM checked out with a token needs a valid ``token``. With ``admins`` given,
         that token must also be the VM owner's (any of their tokens), or one of an admin user.
+        With ``queue_ttl`` (seconds), a returned VM's lock is also raised as ``queued`` unless
+        held, as ``queue_vm_work`` does, and ``queued`` says whether it was.
         """
-        outcome, pool, owner = self._give_back(
-            keys=[keys.vm(vm), keys.token(token)] if token else [keys.vm(vm)],
+        reply = self._give_back(
+            keys=[keys.vm(vm), keys.vm_lock(vm)] + ([keys.token(token)] if token else []),
             args=[vm, keys.state_set_prefix(State.RUNNING), keys.state_set_prefix(State.COMPLETED),
                   keys.state_set_prefix(State.MIGRATING), format_time() if token else "",
-                  json.dumps(sorted(admins)) if admins is not None else "", token or ""])
-        return GiveBack(Return(outcome), pool, owner)
+                  json.dumps(sorted(admins)) if admins is not None else "", token or "",
+                  int((queue_ttl or 0) * 1000), QUEUED])
+        outcome, pool, owner = reply[:3]
+        return GiveBack(Return(outcome), pool, owner, len(reply) > 3 and reply[3] == 1)

@@ -17,9 +17,11 @@ return 1
 # Hand out the oldest ready VM: pop the head of the ready order (O(log N)) and
 # take it if it is still ready; order entries whose VM left ready some other way
 # are dropped, at most ARGV[4] per call. KEYS: ready, running, ready order,
-# migrating, active; ARGV: checkout time, vm-hash key prefix, JSON list of extra
-# hash fields, stale limit. Returns the VM, or 0 (no ready VM), 1 (ready VMs the
-# order does not know: reconcile, then call again), 2 (stale limit reached: call again).
+# migrating, active, and a pool-wake flag ('' for none); ARGV: checkout time, vm-hash
+# key prefix, JSON list of extra hash fields, stale limit, flag ttl ms. Returns {VM,
+# 1 if the flag was down and is now raised else 0} (the caller then queues the wake-up),
+# or 0 (no ready VM), 1 (ready VMs the order does not know: reconcile, then call again),
+# 2 (stale limit reached: call again).
 CHECKOUT = """
 for _ = 1, tonumber(ARGV[4]) do
   local head = redis.call('ZPOPMIN', KEYS[3])
@@ -32,7 +34,9 @@ for _ = 1, tonumber(ARGV[4]) do
     redis.call('SADD', KEYS[4], vm)
     redis.call('HSET', KEYS[5], vm, ARGV[1])
     redis.call('HSET', ARGV[2] .. vm, 'checkout', ARGV[1], unpack(cjson.decode(ARGV[3])))
-    return vm
+    local woke = 0
+    if KEYS[6] ~= '' and redis.call('SET', KEYS[6], '1', 'NX', 'PX', ARGV[5]) then woke = 1 end
+    return {vm, woke}
   end
 end
 return 2
@@ -57,14 +61,16 @@ return added
 """
 
 # A user gives a running VM back: running -> completed in one step, after the
-# checks the API needs. KEYS: vm hash, hash of the token the request sent (absent
-# if none: an empty key name would fall outside an ACL user's key pattern); ARGV:
-# vm, running-set prefix, completed-set prefix, migrating-set prefix, now, JSON
-# list of users who may return any VM or '' (then any valid token may return a
-# token-bound VM, as in 1.3.0), the token. The VM's pool is its hash's
-# 'template'; a hash with a token but no user (written by hand) is the token's own.
-# Returns {outcome, pool, owner}; outcome: returned, unknown, not_running,
-# needs_token, bad_token, not_owner.
+# checks the API needs. KEYS: vm hash, the VM's lock, hash of the token the request
+# sent (absent if none: an empty key name would fall outside an ACL user's key
+# pattern); ARGV: vm, running-set prefix, completed-set prefix, migrating-set
+# prefix, now, JSON list of users who may return any VM or '' (then any valid token
+# may return a token-bound VM, as in 1.3.0), the token, lock ttl in ms (0: leave
+# the lock), lock value. The VM's pool is its hash's 'template'; a hash with a
+# token but no user (written by hand) is the token's own. Once the VM is returned
+# its lock is raised (NX), so that the caller queues its destroy in the same round
+# trip. Returns {outcome, pool, owner, 1 if the lock was raised else 0}; outcome:
+# returned, unknown, not_running, needs_token, bad_token, not_owner.
 GIVE_BACK = """
 local f = redis.call('HMGET', KEYS[1], 'template', 'token:token', 'token:user')
 local pool, bound, owner = f[1], f[2], f[3] or ''
@@ -73,11 +79,11 @@ if not pool then
   return {'not_running', '', owner}
 end
 if bound and bound ~= '' then
-  if KEYS[2] == nil then return {'needs_token', pool, owner} end
-  if redis.call('EXISTS', KEYS[2]) == 0 then return {'bad_token', pool, owner} end
-  redis.call('HSET', KEYS[2], 'last', ARGV[5])
+  if KEYS[3] == nil then return {'needs_token', pool, owner} end
+  if redis.call('EXISTS', KEYS[3]) == 0 then return {'bad_token', pool, owner} end
+  redis.call('HSET', KEYS[3], 'last', ARGV[5])
   if ARGV[6] ~= '' then
-    local user = redis.call('HGET', KEYS[2], 'user') or ''
+    local user = redis.call('HGET', KEYS[3], 'user') or ''
     local allowed = (owner ~= '' and user == owner) or (owner == '' and ARGV[7] == bound)
     for _, admin in ipairs(cjson.decode(ARGV[6])) do allowed = allowed or admin == user end
     if not allowed then return {'not_owner', pool, owner} end
@@ -85,14 +91,21 @@ if bound and bound ~= '' then
 end
 if redis.call('SMOVE', ARGV[2] .. pool, ARGV[3] .. pool, ARGV[1]) == 0 then return {'not_running', pool, owner} end
 redis.call('SREM', ARGV[4] .. pool, ARGV[1])
-return {'returned', pool, owner}
+local queued = 0
+if tonumber(ARGV[8]) > 0 and redis.call('SET', KEYS[2], ARGV[9], 'NX', 'PX', ARGV[8]) then queued = 1 end
+return {'returned', pool, owner, queued}
 """
 
-# The size of every set in KEYS, in order: one call, however many pools, and
-# consistent as a MULTI would be.
+# The size of each pool's state sets: one call, however many pools, and consistent
+# as a MULTI would be. ARGV: number of state-set prefixes, those prefixes, then the
+# pools. Returns the sizes pool by pool, in prefix order within a pool. The keys are
+# put together here: the request then carries pools + states names, not their product.
 COUNT_MEMBERS = """
+local states = tonumber(ARGV[1])
 local sizes = {}
-for i, key in ipairs(KEYS) do sizes[i] = redis.call('SCARD', key) end
+for p = states + 2, #ARGV do
+  for s = 2, states + 1 do sizes[#sizes + 1] = redis.call('SCARD', ARGV[s] .. ARGV[p]) end
+end
 return sizes
 """
 

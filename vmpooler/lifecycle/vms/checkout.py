@@ -8,7 +8,7 @@ from typing import Mapping
 
 from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.vms.completed import destroy_soon
-from vmpooler.lifecycle.wake import wake_migrate, wake_repopulate
+from vmpooler.lifecycle.wake import QUEUED_TTL_SECONDS, REPOPULATE, wake_migrate, wake_repopulate
 from vmpooler.store.errors import NotReplicated
 
 log = logging.getLogger("vmpooler.lifecycle")
@@ -61,10 +61,14 @@ class NotEnoughVms(Exception):
         self.names = names
 
 
-def checkout_one(ctx: Context, requested: str, fields: Mapping[str, str]) -> Allocation | None:
+def checkout_one(ctx: Context, requested: str, fields: Mapping[str, str], woken: set[str]) -> Allocation | None:
+    """One VM for ``requested``; ``woken`` gets each pool whose repopulation flag this raised
+    (the checkout script raises it: the caller queues the wake-up, see ``wake``)."""
     for pool in backends(ctx, requested):
         while True:
-            vm = ctx.store.checkout(pool, fields)
+            vm, woke = ctx.store.checkout_and_wake(pool, fields, REPOPULATE, QUEUED_TTL_SECONDS)
+            if woke:
+                woken.add(pool)
             if vm is None:
                 break
             if ctx.settings.config.check_ready_vm_on_checkout and not _responds(ctx, pool, vm):
@@ -101,13 +105,17 @@ def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, 
     """
     taken: list[Allocation] = []
     empty: list[str] = []
+    woken: set[str] = set()
     for requested, count in request:
         for _ in range(count):
-            allocation = checkout_one(ctx, requested, fields or {})
+            allocation = checkout_one(ctx, requested, fields or {}, woken)
             if allocation is None:
                 empty.append(requested)
                 break
             taken.append(allocation)
+    # Each flag raised by a checkout call is a wake-up this request must send.
+    for pool in sorted(woken):
+        ctx.dispatch.repopulate(pool)
     if empty:
         for allocation in taken:
             ctx.store.return_to_ready(allocation.pool, allocation.vm)
@@ -126,6 +134,5 @@ def checkout(ctx: Context, request: list[tuple[str, int]], fields: Mapping[str, 
         raise NotReplicated(f"no {redis.wait_replicas} replica(s) confirmed the checkout "
                             f"within {redis.wait_timeout} ms")
     for pool in sorted({allocation.pool for allocation in taken}):
-        wake_repopulate(ctx, pool)
         wake_migrate(ctx, pool)
     return taken
