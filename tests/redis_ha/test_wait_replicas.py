@@ -17,6 +17,11 @@ from vmpooler.bootstrap import Services
 from vmpooler.settings import build_settings
 
 
+def _caught_up(info: dict) -> bool:
+    replica = info.get("slave0", {})
+    return replica.get("state") == "online" and replica.get("offset") == info.get("master_repl_offset")
+
+
 @pytest.fixture
 def master_and_replica():
     workdir = tempfile.mkdtemp(prefix="vmpooler-wait-")
@@ -24,8 +29,8 @@ def master_and_replica():
     master = start_redis(workdir, "master", master_port)
     replica = start_redis(workdir, "replica", free_port(), ["--replicaof", "127.0.0.1", str(master_port)])
     client = redis.Redis(port=master_port, decode_responses=True)
-    wait_until(lambda: client.info("replication").get("slave0", {}).get("state") == "online", 20,
-               "the replica to finish its first sync")
+    wait_until(lambda: _caught_up(client.info("replication")), 20,
+               "the replica to finish its first sync and acknowledge it")
     yield master_port, replica
     for process in (replica, master):
         if process.alive():
@@ -36,7 +41,7 @@ def master_and_replica():
 
 def test_a_checkout_no_replica_confirms_is_undone_and_answered_503(master_and_replica):
     port, replica = master_and_replica
-    raw = {"redis": {"url": f"redis://127.0.0.1:{port}/0", "wait_replicas": 1, "wait_timeout": 300},
+    raw = {"redis": {"url": f"redis://127.0.0.1:{port}/0", "wait_replicas": 1, "wait_timeout": 1000},
            "providers": {"dummy": {}}, "pools": [{"name": "p", "size": 2, "provider": "dummy"}]}
     services = Services(build_settings(raw, env={"VMPOOLER_DEBUG": "1"}))
     api = Api(create_app(services, dispatcher=RecordingDispatcher()), services.redis, RecordingDispatcher())
