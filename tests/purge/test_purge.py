@@ -53,7 +53,10 @@ def test_unconfigured_folders_are_purged_at_start_and_by_beat(redis_url, redis_c
     seed(redis_client, "other", "stray", ["elsewhere-1"])
     with running_pooler(settings, http=False) as pooler:
         dummy = pooler.services.provider("dummy").state
-        wait_for(lambda: not dummy.names("retired"), message="unconfigured folder purged at start")
+        # The provider destroys first, then the purge records it: wait for both.
+        wait_for(lambda: not dummy.names("retired") and all(
+            redis_client.hget(f"vmpooler__vm__{vm}", "destroy") for vm in ("old-1", "old-2")),
+            message="unconfigured folder purged at start")
         assert "retired" not in dummy.pools()
         for vm in ("old-1", "old-2"):
             assert redis_client.hget(f"vmpooler__vm__{vm}", "destroy")
