@@ -105,7 +105,8 @@ def test_bad_input_is_a_400_that_changes_nothing(config_pooler, http):
 def test_template_change_while_cloning_drains_prepares_and_refills(config_pooler, http):
     pooler = config_pooler([{**POOL, "size": 3}], config={**EXPERIMENTAL, "create_template_delta_disks": True},
                            providers={"dummy": {"seed": 2, "createvm_max_time": 0.4}})
-    wait_for(lambda: pooler.count("pending", "deb") == 3, message="clones under way")
+    # Clones take up to 0.4 s and start one after another: at least one is under way.
+    wait_for(lambda: pooler.count("pending", "deb") >= 1, message="clones under way")
     old = set(templates_of(pooler, "deb"))
     reply = http.post(pooler.url("/api/v1/config/pooltemplate"), data='{"deb": "t/deb-2"}')
     assert (reply.status_code, reply.json()) == (201, {"ok": True})
