@@ -24,7 +24,8 @@ from vmpooler.cli_run import (
 )
 from vmpooler.cli_status import RedisUnreachable, status_table
 from vmpooler.logs import ACCESS_LOG_FORMAT, configure_logging
-from vmpooler.settings import CONFIG_SEARCH_ORDER, ConfigError, Settings
+from vmpooler.settings import ConfigError, Settings
+from vmpooler.settings_files import CONFIG_SEARCH_ORDER
 from vmpooler.store import probe
 from vmpooler.tasks.schedule import QUEUES
 
