@@ -238,7 +238,8 @@ def _state(deployment: Deployment) -> dict:
             # Messages piling up mean the workers stopped consuming; none, that beat stopped sending.
             "queued": {queue: redis.llen(queue) for queue in ("pools", "provision", "vmops")},
             "unacked": redis.hlen("unacked"),
-            "worker_logs": [line for p in deployment.processes[1:] for line in p.log().splitlines()][-30:]}
+            # The last lines of each process on its own: one chatty process must not hide the others.
+            "logs": {p.name: p.log().splitlines()[-25:] for p in deployment.processes}}
 
 
 def _settled(deployment: Deployment, size: int) -> bool:
