@@ -8,8 +8,9 @@ so that no worker competes with the API for the CPU. Measures:
 * single-client checkout latency with 50 and with 50,000 ready VMs in the pool;
 * Redis busy time of one checkout script at 50,000 ready VMs (SLOWLOG, every call
   logged, and INFO commandstats);
-* checkout + return at 8 connections over 100 pools of 60 ready VMs (returned VMs
-  are put back into ready by the benchmark, standing in for destroy + clone):
+* checkout + return at 8 connections over 100 pools of 60 ready VMs (the benchmark
+  replaces returned VMs by new ready ones, standing in for destroy + clone; the
+  returned VM's hash and lock go, so each return asks for a destroy as in service):
   requests per second and per-request latency, with ``wrk`` when it is installed
   (``--driver python`` forces the stdlib client);
 * ``GET /api/v1/status`` with 500 pools, alone and while 8 clients hold
@@ -103,8 +104,12 @@ class Filler:
         self.serial = 0
 
     def add(self, pool: str, count: int) -> None:
-        now, stamp = time.time(), format_time()
         pipe = self.r.pipeline(transaction=False)
+        self._add(pipe, pool, count)
+        pipe.execute()
+
+    def _add(self, pipe, pool: str, count: int) -> None:
+        now, stamp = time.time(), format_time()
         for n in range(count):
             self.serial += 1
             vm = f"{pool}-{self.serial:07d}"
@@ -114,23 +119,23 @@ class Filler:
             pipe.zadd(keys.ready_order(pool), {vm: now + n * 1e-6})
             if n % 5000 == 4999:
                 pipe.execute()
-        pipe.execute()
 
     def recycle(self, pools: list[str]) -> int:
-        """Returned VMs of ``pools`` back to ready (what destroy + clone would bring)."""
+        """Replace returned VMs of ``pools`` by new ready ones, as destroy + clone would: the
+        returned VM and its lock are deleted (so every return queues a real destroy message)
+        and a VM with a new name becomes ready."""
         pipe = self.r.pipeline(transaction=False)
         for pool in pools:
             pipe.smembers(keys.state_set("completed", pool))
-        pipe2 = self.r.pipeline(transaction=False)
-        moved, now = 0, time.time()
-        for pool, members in zip(pools, pipe.execute()):
+        returned = dict(zip(pools, pipe.execute()))
+        pipe = self.r.pipeline(transaction=False)
+        for pool, members in returned.items():
             for vm in members:
-                pipe2.smove(keys.state_set("completed", pool), keys.state_set("ready", pool), vm)
-                pipe2.zadd(keys.ready_order(pool), {vm: now})
-                moved += 1
-        if moved:
-            pipe2.execute()
-        return moved
+                pipe.srem(keys.state_set("completed", pool), vm)
+                pipe.delete(keys.vm(vm), keys.vm_lock(vm))
+            self._add(pipe, pool, len(members))
+        pipe.execute()
+        return sum(len(members) for members in returned.values())
 
 
 @contextmanager

@@ -36,6 +36,20 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 
+def post_request(worker, req, environ, resp) -> None:
+    """Let every other connection's greenlet run before this one reads its next request.
+
+    A greenlet whose socket reads find data already waiting never yields: under load one
+    keep-alive client could be served request after request while another's Redis reply
+    sat unread (requests stalled 50-150 ms, p99 of checkout + return 55-160 ms).
+    ``idle()`` resumes this greenlet once the loop has run everything ready, I/O included
+    (``sleep(0)`` may resume it before I/O is polled; measured worse).
+    """
+    import gevent  # gunicorn's master reads this module and must not import gevent itself
+
+    gevent.idle()
+
+
 def worker_exit(server, worker) -> None:
     """Write the metrics a worker batched before it goes."""
     app = getattr(worker, "wsgi", None)
