@@ -36,6 +36,15 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 
+def post_worker_init(worker) -> None:
+    """Exempt what the worker loaded (the app, Flask, Celery, redis-py: some 70,000
+    objects) from the garbage collector: a full collection then scans only what requests
+    created since, instead of pausing every request of the process for about 25 ms."""
+    import gc
+
+    gc.freeze()
+
+
 def post_request(worker, req, environ, resp) -> None:
     """Let every other connection's greenlet run before this one reads its next request.
 
@@ -45,7 +54,9 @@ def post_request(worker, req, environ, resp) -> None:
     ``idle()`` resumes this greenlet once the loop has run everything ready, I/O included
     (``sleep(0)`` may resume it before I/O is polled; measured worse).
     """
-    import gevent  # gunicorn's master reads this module and must not import gevent itself
+    if "ggevent" not in type(worker).__module__:  # another --worker-class: nothing to share
+        return
+    import gevent  # here: gunicorn's master reads this module and must not import gevent itself
 
     gevent.idle()
 
