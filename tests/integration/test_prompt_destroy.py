@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 from celery.signals import task_prerun
 
-from tests.helpers import wait_for
+from tests.harness.service import running_pooler
+from tests.helpers import make_settings, wait_for
+from vmpooler.store import keys
 
 POOLS = [{"name": "busy", "size": 50, "provider": "dummy", "template": "t/busy"}]
 
@@ -35,3 +39,18 @@ def test_fifty_returned_vms_are_destroyed_without_a_pool_check(pooler_factory, h
         assert len(checks) == checks_after_fill
     finally:
         task_prerun.disconnect(count_checks)
+
+
+def forwarders() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vmpooler-destroy-requests" and t.is_alive()]
+
+
+def test_the_destroy_request_forwarder_lives_and_stops_with_its_worker(redis_url, redis_client):
+    settings = make_settings(redis_url, pools=POOLS)
+    with running_pooler(settings, http=False, ticker=False) as pooler:
+        assert len(forwarders()) == 1
+        # A request pushed while the worker runs is sent at once (no return, no check needed).
+        pooler.redis.rpush(keys.DESTROY_REQUESTS, "busy nosuchvm")
+        wait_for(lambda: pooler.redis.llen(keys.DESTROY_REQUESTS) == 0, timeout=10,
+                 message="request taken")
+    assert forwarders() == []

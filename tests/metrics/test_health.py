@@ -125,10 +125,11 @@ def test_the_heartbeat_records_the_worker_and_gauges_the_queues(redis_url, redis
     redis_client.zadd(keys.PROVISIONING_REQUEST, {"r1": 1, "r2": 2})
     redis_client.zadd(keys.ODCREATE_TASK, {"t1": 1})
     app.send_task("vmpooler.vm.destroy", args=["p", "vm1"], queue="provision")  # no worker: it waits
+    redis_client.rpush(keys.DESTROY_REQUESTS, "p vm2", "p vm3")  # two returns no forwarder took yet
 
     app.tasks[HEARTBEAT_TASK].apply()
 
     gauges = {label: value for kind, label, value in metrics.points if kind == "gauge"}
-    assert gauges == {"queue.pools": 0, "queue.provision": 1, "queue.vmops": 0,
+    assert gauges == {"queue.pools": 0, "queue.provision": 1, "queue.vmops": 0, "queue.destroy_requests": 2,
                       "ondemand.requested": 2, "ondemand.processing": 0, "ondemand.creating": 1}
     assert list(MonitoringStore(redis_client).liveness()[1]) == [socket.gethostname()]

@@ -14,7 +14,7 @@ from vmpooler.domain.states import State
 from vmpooler.lifecycle.vms.check import PassResult, check_pool, record_pass
 from vmpooler.lifecycle.vms.checkout import NotEnoughVms, checkout
 from vmpooler.lifecycle.vms.clone import clone_vm
-from vmpooler.lifecycle.vms.completed import destroy_vm, give_back
+from vmpooler.lifecycle.vms.completed import destroy_vm, forward_destroy_requests, give_back
 from vmpooler.lifecycle.vms.pending import check_pending_vm
 from vmpooler.lifecycle.vms.ready import check_ready_vm
 from vmpooler.lifecycle.vms.repopulate import remove_excess, repopulate
@@ -58,6 +58,10 @@ def test_a_returned_vm_has_its_destroy_queued_once_and_the_check_adds_none(make_
     vm = ctx.store.checkout("p")
     assert give_back(ctx, vm, None, []).outcome is Return.RETURNED
     assert give_back(ctx, vm, None, []).outcome is Return.NOT_RUNNING  # a second DELETE changes nothing
+    # The return left a destroy request; a worker's forwarder sends the task.
+    assert destroys(dispatcher) == []
+    assert forward_destroy_requests(ctx, wait=0) == 1
+    assert forward_destroy_requests(ctx, wait=0) == 0
     assert destroys(dispatcher) == [vm]
     check_pool(ctx, "p")  # the safety net sees the destroy already queued
     assert destroys(dispatcher) == [vm]

@@ -117,6 +117,20 @@ def test_give_back_claims_the_returned_vm_for_its_destroy_in_the_same_call(servi
     assert redis_client.get(keys.vm_lock("busy")) == "held-by-a-task"
     # Refused returns claim nothing.
     assert services.store.give_back("vm", queue_ttl=30).queued is False
+    # Only the claimed return asked a worker for its destroy, in the same call.
+    assert redis_client.lrange(keys.DESTROY_REQUESTS, 0, -1) == ["p vm"]
+
+
+def test_destroy_requests_are_taken_oldest_first_and_once(services, redis_client):
+    for vm in ("first", "second"):
+        running_vm(redis_client, vm)
+        services.store.give_back(vm, queue_ttl=30)
+    assert services.store.destroy_requests() == 2
+    assert services.store.take_destroy_request(0) == ("p", "first")
+    assert services.store.take_destroy_request(0.05) == ("p", "second")
+    assert services.store.take_destroy_request(0) is None
+    assert services.store.take_destroy_request(0.05) is None  # waited, nothing came
+    assert services.store.destroy_requests() == 0
 
 
 def test_give_back_of_a_token_bound_vm_needs_a_valid_token(services, redis_client):

@@ -77,7 +77,8 @@ TABLE: dict[str, Spec] = {
     # Read from the Redis health record, not counted through this interface.
     "redis": Spec(COUNTER, "Redis", (), {"reconnects": "connections re-established after a failure",
                                          "failovers": "master changes seen through Sentinel"}),
-    "queue": Spec(GAUGE, "Celery messages waiting in a queue", ("queue_name",)),
+    "queue": Spec(GAUGE, "Celery messages waiting in a queue (destroy_requests: returns whose destroy no "
+                         "worker has sent yet)", ("queue_name",)),
     "ondemand": Spec(GAUGE, "On-demand requests", (), {
         "requested": "waiting to be processed", "processing": "being provisioned",
         "creating": "instances waiting to be cloned"}),

@@ -38,7 +38,7 @@ class GiveBack:
     pool: str
     owner: str
     queued: bool = False
-    """The VM's lock was raised for its destroy: the caller queues the destroy now."""
+    """The VM's lock was raised for its destroy and a destroy request pushed for a worker."""
 
 
 class Handout:
@@ -110,13 +110,36 @@ class Handout:
         A VM checked out with a token needs a valid ``token``. With ``admins`` given,
         that token must also be the VM owner's (any of their tokens), or one of an admin user.
         With ``queue_ttl`` (seconds), a returned VM's lock is also raised as ``queued`` unless
-        held, as ``queue_vm_work`` does, and ``queued`` says whether it was.
+        held, as ``queue_vm_work`` does, and then a destroy request is pushed for the workers
+        (``take_destroy_request``); ``queued`` says whether it was.
         """
         reply = self._give_back(
-            keys=[keys.vm(vm), keys.vm_lock(vm)] + ([keys.token(token)] if token else []),
+            keys=[keys.vm(vm), keys.vm_lock(vm), keys.DESTROY_REQUESTS] + ([keys.token(token)] if token else []),
             args=[vm, keys.state_set_prefix(State.RUNNING), keys.state_set_prefix(State.COMPLETED),
                   keys.state_set_prefix(State.MIGRATING), format_time() if token else "",
                   json.dumps(sorted(admins)) if admins is not None else "", token or "",
                   int((queue_ttl or 0) * 1000), QUEUED])
         outcome, pool, owner = reply[:3]
         return GiveBack(Return(outcome), pool, owner, len(reply) > 3 and reply[3] == 1)
+
+    def take_destroy_request(self, wait: float) -> tuple[str, str] | None:
+        """The oldest destroy request as (pool, vm), waiting up to ``wait`` seconds for one
+        (0: not at all).
+
+        Taken requests are gone: one whose task is never sent (its worker died in between)
+        leaves the VM's ``queued`` lock to lapse, after which the pool check queues the destroy.
+        """
+        entry: str | None
+        if wait > 0:
+            found = self.r.blpop([keys.DESTROY_REQUESTS], timeout=wait)
+            entry = found[1] if found else None  # type: ignore[assignment]  # decoded replies
+        else:  # BLPOP's timeout 0 would wait for ever
+            entry = self.r.lpop(keys.DESTROY_REQUESTS)  # type: ignore[assignment]  # as above
+        if entry is None:
+            return None
+        pool, _, vm = entry.partition(" ")
+        return pool, vm
+
+    def destroy_requests(self) -> int:
+        """How many destroy requests wait for a worker."""
+        return int(self.r.llen(keys.DESTROY_REQUESTS))

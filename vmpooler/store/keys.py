@@ -112,6 +112,7 @@ NAMESPACES = frozenset({
     "lastboot", "pools", "pool", "tasks", "migration", "config", "poolreset", "template",
     "provisioning", "odcreate", "odrequest", "boot", "clone", "tag", "token", "ready_order", "lock",
     "check", "dummy", "ondemand", "prometheus", "health", "ratelimit", "queued", "replication", "check_due", "dummy_pools",
+    "destroy_requests",
 })
 
 
@@ -244,6 +245,10 @@ def queued_work_prefix(kind: str) -> str:
     """What every ``queued_work`` key of ``kind`` starts with (a script appends the pool)."""
     return f"{PREFIX}queued__{safe(kind)}__"
 
+
+DESTROY_REQUESTS = f"{PREFIX}destroy_requests"
+"""LIST of ``<pool> <vm>`` (names never hold a blank): VMs a user returned, whose destroy a
+worker is to queue. The return's script pushes the entry, so the API sends no task message."""
 
 CHECK_DUE = f"{PREFIX}check_due"
 """ZSET pool -> epoch its next check is due; beat's tick sends the checks that are due.

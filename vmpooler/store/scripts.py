@@ -61,16 +61,17 @@ return added
 """
 
 # A user gives a running VM back: running -> completed in one step, after the
-# checks the API needs. KEYS: vm hash, the VM's lock, hash of the token the request
-# sent (absent if none: an empty key name would fall outside an ACL user's key
-# pattern); ARGV: vm, running-set prefix, completed-set prefix, migrating-set
+# checks the API needs. KEYS: vm hash, the VM's lock, the destroy-request list, hash
+# of the token the request sent (absent if none: an empty key name would fall outside
+# an ACL user's key pattern); ARGV: vm, running-set prefix, completed-set prefix, migrating-set
 # prefix, now, JSON list of users who may return any VM or '' (then any valid token
 # may return a token-bound VM, as in 1.3.0), the token, lock ttl in ms (0: leave
 # the lock), lock value. The VM's pool is its hash's 'template'; a hash with a
 # token but no user (written by hand) is the token's own. Once the VM is returned
-# its lock is raised (NX), so that the caller queues its destroy in the same round
-# trip. Returns {outcome, pool, owner, 1 if the lock was raised else 0}; outcome:
-# returned, unknown, not_running, needs_token, bad_token, not_owner.
+# its lock is raised (NX) and '<pool> <vm>' pushed on the destroy-request list: the
+# destroy is asked for in the same atomic step, and a worker queues it. Returns
+# {outcome, pool, owner, 1 if the lock was raised else 0}; outcome: returned,
+# unknown, not_running, needs_token, bad_token, not_owner.
 GIVE_BACK = """
 local f = redis.call('HMGET', KEYS[1], 'template', 'token:token', 'token:user')
 local pool, bound, owner = f[1], f[2], f[3] or ''
@@ -79,11 +80,11 @@ if not pool then
   return {'not_running', '', owner}
 end
 if bound and bound ~= '' then
-  if KEYS[3] == nil then return {'needs_token', pool, owner} end
-  if redis.call('EXISTS', KEYS[3]) == 0 then return {'bad_token', pool, owner} end
-  redis.call('HSET', KEYS[3], 'last', ARGV[5])
+  if KEYS[4] == nil then return {'needs_token', pool, owner} end
+  if redis.call('EXISTS', KEYS[4]) == 0 then return {'bad_token', pool, owner} end
+  redis.call('HSET', KEYS[4], 'last', ARGV[5])
   if ARGV[6] ~= '' then
-    local user = redis.call('HGET', KEYS[3], 'user') or ''
+    local user = redis.call('HGET', KEYS[4], 'user') or ''
     local allowed = (owner ~= '' and user == owner) or (owner == '' and ARGV[7] == bound)
     for _, admin in ipairs(cjson.decode(ARGV[6])) do allowed = allowed or admin == user end
     if not allowed then return {'not_owner', pool, owner} end
@@ -92,7 +93,10 @@ end
 if redis.call('SMOVE', ARGV[2] .. pool, ARGV[3] .. pool, ARGV[1]) == 0 then return {'not_running', pool, owner} end
 redis.call('SREM', ARGV[4] .. pool, ARGV[1])
 local queued = 0
-if tonumber(ARGV[8]) > 0 and redis.call('SET', KEYS[2], ARGV[9], 'NX', 'PX', ARGV[8]) then queued = 1 end
+if tonumber(ARGV[8]) > 0 and redis.call('SET', KEYS[2], ARGV[9], 'NX', 'PX', ARGV[8]) then
+  redis.call('RPUSH', KEYS[3], pool .. ' ' .. ARGV[1])
+  queued = 1
+end
 return {'returned', pool, owner, queued}
 """
 

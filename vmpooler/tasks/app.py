@@ -12,6 +12,7 @@ from vmpooler.store.connection import Broker
 
 # Importing the task modules registers their shared tasks on every app (signals: their receivers).
 from vmpooler.tasks import heartbeat, ondemand_tasks, pool_tasks, signals, vm_tasks, vmops_tasks  # noqa: F401
+from vmpooler.tasks.destroy_requests import DestroyRequestForwarder
 from vmpooler.tasks.schedule import TASK_QUEUES, build_beat_schedule
 
 log = logging.getLogger("vmpooler.tasks")
@@ -47,6 +48,7 @@ def create_celery(services: Services) -> Celery:
     )
     app.services = services
     app.steps["worker"].add(ProvisioningThreads)
+    app.steps["worker"].add(DestroyRequestForwarder)
     return app
 
 

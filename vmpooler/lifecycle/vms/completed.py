@@ -41,18 +41,32 @@ def destroy_soon(ctx: Context, pool_name: str, vm: str, lease_held: bool = False
 
 
 def give_back(ctx: Context, vm: str, token: str | None, admins: Collection[str]) -> GiveBack:
-    """A user returns a checked-out VM: it goes to completed (one script call, which also
-    checks the token and its owner) and its destroy is queued at once. Any outcome but
-    ``RETURNED`` changed nothing. The same call claims the VM for its destroy (as
-    ``destroy_soon`` does), so a return costs one round trip before the destroy is sent."""
+    """A user returns a checked-out VM: it goes to completed and its destroy is asked for,
+    in one script call that also checks the token and its owner. Any outcome but
+    ``RETURNED`` changed nothing. The call claims the VM for its destroy (as
+    ``destroy_soon`` does) and leaves a destroy request that a worker turns into the
+    destroy task (``forward_destroy_requests``): a return is one round trip, and the API
+    builds no task message."""
     result = ctx.store.give_back(vm, token, admins, queue_ttl=DESTROY_QUEUE_SECONDS)
     if result.outcome is Return.RETURNED:
         ctx.metrics.increment("delete.success")
-        if result.queued:
-            ctx.dispatch.destroy(result.pool, vm)
     elif result.outcome is Return.NOT_RUNNING:
         ctx.metrics.increment("delete.failed")
     return result
+
+
+def forward_destroy_requests(ctx: Context, wait: float, most: int = 100) -> int:
+    """Queue the destroy of returned VMs: waits up to ``wait`` seconds for the first
+    request, then takes those already waiting, up to ``most``. Returns how many."""
+    forwarded = 0
+    request = ctx.store.take_destroy_request(wait)
+    while request is not None:
+        ctx.dispatch.destroy(*request)
+        forwarded += 1
+        if forwarded == most:
+            break
+        request = ctx.store.take_destroy_request(0.0)
+    return forwarded
 
 
 def destroy_vm(ctx: Context, pool_name: str, vm: str) -> bool:
