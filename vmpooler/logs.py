@@ -75,10 +75,26 @@ def configure_logging(logfile: str | None = None, debug: bool | None = None,
 
 
 class GunicornLogger(glogging.Logger):
-    """gunicorn's error and access logs in our line format (to the targets gunicorn was given)."""
+    """gunicorn's error and access logs in our line format (to the targets gunicorn was
+    given), cleaned as every other line (a token in a ``/token/<token>`` path is masked)."""
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
         for logger in (self.error_log, self.access_log):
             for handler in logger.handlers:
                 handler.setFormatter(formatter())
+                handler.addFilter(SafeLogFilter())
+
+    def access(self, resp, req, environ, request_time) -> None:
+        """Our access line, put together directly. gunicorn's general way first builds a
+        dict of every header and environ entry of the request, which cost 6% of the time
+        of a checkout; another ``access_log_format`` still goes that way."""
+        if not self.access_log_enabled or self.cfg.access_log_format != ACCESS_LOG_FORMAT:
+            super().access(resp, req, environ, request_time)
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        sent = getattr(resp, "sent", None)
+        millis = request_time.seconds * 1000 + request_time.microseconds // 1000
+        self.access_log.info('[ ] API: %s "%s %s %s" %s %s %sms', environ.get("REMOTE_ADDR", "-"),
+                             environ["REQUEST_METHOD"], environ["RAW_URI"], environ["SERVER_PROTOCOL"], status,
+                             "-" if sent is None else sent, millis)
