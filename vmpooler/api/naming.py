@@ -49,6 +49,8 @@ class Naming:
     def vm_name(self, hostname: str) -> str:
         """The VM a client's hostname means."""
         short, _, suffix = hostname.partition(".")
+        if not suffix:  # the common case; the domains are gathered from every pool only for an FQDN
+            return hostname
         return short if self.v3 or suffix in self._known_domains() else hostname
 
     def _known_domains(self) -> set[str]:
