@@ -35,6 +35,8 @@ def create_celery(services: Services) -> Celery:
         # A task whose worker process dies goes back to the queue.
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Celery's consumer, made to reconnect after a broker failover with tasks in flight.
+        worker_consumer="vmpooler.tasks.consumer:Consumer",
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
