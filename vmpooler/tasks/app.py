@@ -37,6 +37,9 @@ def create_celery(services: Services) -> Celery:
         worker_prefetch_multiplier=1,
         # Celery's consumer, made to reconnect after a broker failover with tasks in flight.
         worker_consumer="vmpooler.tasks.consumer:Consumer",
+        # Tasks under way (a clone takes minutes; every task is safe to run twice) keep running
+        # while the consumer reconnects.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 
+from celery.exceptions import CPendingDeprecationWarning
 from celery.utils.threads import bound_open_broker_sockets
 from celery.worker.consumer import Consumer as CeleryConsumer
 from celery.worker.consumer.consumer import COLLECT_SOCKET_TIMEOUT
 from kombu.transport import virtual
+
+# At every reconnect Celery warns, in many lines, that it may one day cancel running late-ack
+# tasks on connection loss; the app keeps them running on purpose (see create_celery).
+warnings.filterwarnings("ignore", message=r"\s*In Celery 5\.1 we introduced an optional breaking change",
+                        category=CPendingDeprecationWarning)
 
 
 class Consumer(CeleryConsumer):
