@@ -46,6 +46,8 @@ def app(broker):
     services.close()
 
 
+# pytest resets the warning filters per test; the worker ignores this one (vmpooler.tasks.consumer).
+@pytest.mark.filterwarnings("ignore::celery.exceptions.CPendingDeprecationWarning")
 def test_losing_the_broker_with_a_task_in_flight_leaves_the_consumer_ready_to_reconnect(app, broker):
     pool = TaskPool(limit=2)  # starts no thread until given a task
     consumer_cls = symbol_by_name(app.conf.worker_consumer)
