@@ -23,7 +23,8 @@ from vmpooler.api.pool_config_schemas import (  # noqa: F401 (named by the docst
     PoolTemplateUndo,
 )
 from vmpooler.api.state import context
-from vmpooler.api.validation import ascii_int, check_name
+from vmpooler.api.validation import check_name
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.lifecycle.pool_config import changes
 
 blueprint = Blueprint("pool_config", __name__)

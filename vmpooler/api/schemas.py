@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields
 
 from vmpooler.api.errors import ApiError
-from vmpooler.api.validation import ascii_int
+from vmpooler.domain.numbers import ascii_int
 
 MAX_VMS_PER_POOL = 100
 MAX_LIFETIME_HOURS = 24 * 365 * 10

@@ -22,9 +22,6 @@ REQUEST_ID_RULE = ("request_id must be 1 to 100 letters, digits, '.' or '-', sta
 # API tokens are 32 lowercase letters and digits; older deployments' tokens are the same shape.
 TOKEN_RE = re.compile(r"[A-Za-z0-9]{1,128}")
 
-ASCII_DIGITS_RE = re.compile(r"[0-9]+")
-
-
 def valid_request_id(value: object) -> bool:
     return (isinstance(value, str) and REQUEST_ID_RE.fullmatch(value) is not None
             and value.lower() not in keys.NAMESPACES)
@@ -45,17 +42,6 @@ def check_token(value: str) -> str:
     if not is_token(value):
         raise ApiError(400, "that is not a token: tokens are letters and digits only")
     return value
-
-
-def ascii_int(text: str, signed: bool = False) -> int | None:
-    """The integer written in ``text`` with ASCII digits only (blanks around allowed), else None.
-
-    ``str.isdigit()`` is true for '²', '٣' and '１', which ``int()`` then refuses or reads as numbers.
-    """
-    text = text.strip()
-    if signed and text.startswith("+"):
-        text = text[1:]
-    return int(text) if ASCII_DIGITS_RE.fullmatch(text) else None
 
 
 def shown(value: object, limit: int = 80) -> str:

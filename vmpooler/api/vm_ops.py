@@ -16,8 +16,9 @@ from vmpooler.api.auth import auth_enabled, require_token
 from vmpooler.api.errors import ApiError
 from vmpooler.api.ownership import require_owner
 from vmpooler.api.state import context
-from vmpooler.api.validation import ascii_int, shown
+from vmpooler.api.validation import shown
 from vmpooler.api.vm import short_hostname
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.store.tokens import new_token
 
 blueprint = Blueprint("vm_ops", __name__)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
 from vmpooler.api.naming import Naming
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.domain.timefmt import parse_time
 from vmpooler.views.status import ruby_round
 
@@ -17,8 +18,9 @@ def _hours(delta: timedelta) -> float:
 
 
 def _lifetime(fields: Mapping[str, str], default: int | None) -> int:
-    value = (fields.get("lifetime") or "").strip()
-    hours = int(value) if value.isascii() and value.isdigit() else int(default or 0)
+    hours = ascii_int(fields.get("lifetime"))
+    if hours is None:
+        hours = int(default or 0)
     # Another writer of the hash could store anything; keep dates computable.
     return min(hours, MAX_HOURS)
 

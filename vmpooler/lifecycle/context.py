@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.metrics import Metrics, NullMetrics
 from vmpooler.providers.base import Provider
 from vmpooler.settings import PoolConfig, Settings
@@ -88,8 +89,9 @@ def effective_pool(settings: Settings, store: RedisStore, name: str) -> PoolConf
         return None
     changes: dict[str, Any] = {}
     size, template, target = store.pool_overrides(name)
-    if size is not None and size.strip().isdigit():
-        changes["size"] = int(size)
+    number = ascii_int(size)
+    if number is not None:
+        changes["size"] = number
     if template:
         changes["template"] = template
     if target:

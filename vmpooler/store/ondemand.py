@@ -15,6 +15,7 @@ from typing import Iterable, Mapping
 
 import redis
 
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.domain.outcomes import Promotion, RequestEnd, Requeue
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import format_time
@@ -43,17 +44,19 @@ def parse_requested(value: str | None) -> list[Entry]:
     for part in (value or "").split(","):
         alias, _, rest = part.partition(":")
         pool, _, count = rest.partition(":")
-        if alias and pool and count.isdigit():
-            entries.append(Entry(alias, pool, int(count)))
+        number = ascii_int(count)
+        if alias and pool and number is not None:
+            entries.append(Entry(alias, pool, number))
     return entries
 
 
 def parse_task(member: str) -> tuple[Entry, str] | None:
     """``"<alias>:<pool>:<n>:<id>"`` -> (entry, request id)."""
     parts = member.split(":", 3)
-    if len(parts) != 4 or not parts[2].isdigit():
+    number = ascii_int(parts[2]) if len(parts) == 4 else None
+    if number is None:
         return None
-    return Entry(parts[0], parts[1], int(parts[2])), parts[3]
+    return Entry(parts[0], parts[1], number), parts[3]
 
 
 # Finds the task of one alias/pool/request whatever its count.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.domain.states import State
 from vmpooler.domain.timefmt import today
 from vmpooler.settings import PoolConfig
@@ -18,8 +19,8 @@ STATES = (State.READY, State.PENDING, State.RUNNING, State.COMPLETED)
 def with_size_overrides(store: RedisStore, pools: Iterable[PoolConfig]) -> list[PoolConfig]:
     """The pools with the sizes set through ``/config/poolsize`` (the sizes workers fill to)."""
     sizes = store.size_overrides()
-    return [dataclasses.replace(pool, size=int(sizes[pool.name]))
-            if (sizes.get(pool.name) or "").strip().isdigit() else pool for pool in pools]
+    return [pool if (size := ascii_int(sizes.get(pool.name))) is None else dataclasses.replace(pool, size=size)
+            for pool in pools]
 
 
 def pool_rows(store: RedisStore, pools: list[PoolConfig]) -> list[dict]:

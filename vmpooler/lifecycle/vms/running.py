@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.domain.timefmt import seconds_since
 from vmpooler.lifecycle.context import Context
 from vmpooler.lifecycle.vms.completed import destroy_soon
@@ -29,8 +30,9 @@ def check_running_vm(ctx: Context, pool: PoolConfig, vm: str, checkout: str | No
 
 
 def _lifetime_hours(ctx: Context, lifetime: str | None) -> int:
-    if lifetime is not None and lifetime.strip().lstrip("-").isdigit():
-        return int(lifetime)
+    hours = ascii_int(lifetime, negative=True)
+    if hours is not None:
+        return hours
     configured = ctx.settings.config.vm_lifetime
     return 12 if configured is None else configured
 

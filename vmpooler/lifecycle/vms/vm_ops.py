@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Callable
 
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.domain.timefmt import format_time
 from vmpooler.lifecycle.context import Context
 from vmpooler.providers.base import Provider
@@ -52,7 +53,7 @@ def _attempt(ctx: Context, vm: str, failed: str, operation: Callable[[PoolConfig
 
 
 def create_disk(ctx: Context, vm: str, size_gb: str | int) -> bool:
-    size = int(str(size_gb).strip()) if str(size_gb).strip().isdigit() else 0
+    size = ascii_int(str(size_gb)) or 0
     failed = "[disk_manager] disk creation appears to have failed"
     if size <= 0:
         log.error("[!] %s: Invalid disk size of '%s' passed", failed, size_gb)
