@@ -6,6 +6,8 @@ other key, or a value of the wrong type, is an error that names the key.
 
 from __future__ import annotations
 
+import re
+
 from limits import parse_many
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -20,6 +22,17 @@ def _key_safe(name: str) -> bool:
     if not keys.is_safe_component(name):
         raise ValidationError(f"'{name}' must contain only letters, digits, '.', '-' and single '_' "
                               f"between them")
+    return True
+
+
+_HOSTNAME_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+
+
+def _hostname_prefix(prefix: str) -> bool:
+    """Generated VM names start with the prefix: they must stay host names clients can send back."""
+    if prefix and not _HOSTNAME_PREFIX.fullmatch(prefix):
+        raise ValidationError(f"'{prefix}' must be at most 40 letters, digits and '-', starting with a letter "
+                              f"or a digit (VM names start with it and must be valid host names)")
     return True
 
 
@@ -96,9 +109,8 @@ class GlobalSchema(Schema):
 
     site_name = fields.String(load_default=None, allow_none=True)
     logfile = fields.String(load_default=None, allow_none=True)
-    # Generated hostnames are "<prefix><adjective>-<noun>" and name Redis keys.
-    prefix = fields.String(load_default="", allow_none=False,
-                           validate=lambda value: _key_safe(value + "x") if value else True)
+    # Generated hostnames are "<prefix><adjective>-<noun>": host names that name Redis keys.
+    prefix = fields.String(load_default="", allow_none=False, validate=_hostname_prefix)
     domain = fields.String(load_default=None, allow_none=True)
     clone_target = fields.String(load_default=None, allow_none=True)
     task_limit = fields.Integer(load_default=10, validate=Positive, strict=False)

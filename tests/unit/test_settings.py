@@ -258,3 +258,15 @@ def test_ldap_auth_without_ldap3_installed_is_a_config_error(monkeypatch):
         "host": "ldap.example.com", "base": "dc=example,dc=com", "user_object": "uid"}})
     assert bootstrap.validate(settings) == ["auth.provider: LDAP authentication needs ldap3: "
                                             "run pip install -e '.[ldap]' in the vmpooler source directory"]
+
+
+@pytest.mark.parametrize("prefix", ["ci_", "-ci", "ci.", "c" * 41, "ci/"])
+def test_a_prefix_that_would_make_vm_names_no_host_names_is_refused(tmp_path, prefix):
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, f":config:\n  prefix: '{prefix}'\n"), env={})
+    assert any(problem.startswith("config.prefix: ") and "valid host names" in problem
+               for problem in error.value.problems)
+
+
+def test_a_host_name_prefix_is_taken(tmp_path):
+    assert load_settings(write(tmp_path, ":config:\n  prefix: 'ci-7'\n"), env={}).config.prefix == "ci-7"
