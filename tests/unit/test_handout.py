@@ -131,6 +131,10 @@ def test_destroy_requests_are_taken_oldest_first_and_once(services, redis_client
     assert services.store.take_destroy_request(0) is None
     assert services.store.take_destroy_request(0.05) is None  # waited, nothing came
     assert services.store.destroy_requests() == 0
+    # Entries another writer left that name no pool and VM are dropped, not forwarded.
+    redis_client.rpush(keys.DESTROY_REQUESTS, "nospace", "p vm*", "p third")
+    assert services.store.take_destroy_request(0) == ("p", "third")
+    assert services.store.destroy_requests() == 0
 
 
 def test_give_back_of_a_token_bound_vm_needs_a_valid_token(services, redis_client):

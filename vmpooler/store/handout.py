@@ -129,16 +129,19 @@ class Handout:
         Taken requests are gone: one whose task is never sent (its worker died in between)
         leaves the VM's ``queued`` lock to lapse, after which the pool check queues the destroy.
         """
-        entry: str | None
-        if wait > 0:
-            found = self.r.blpop([keys.DESTROY_REQUESTS], timeout=wait)
-            entry = found[1] if found else None  # type: ignore[assignment]  # decoded replies
-        else:  # BLPOP's timeout 0 would wait for ever
-            entry = self.r.lpop(keys.DESTROY_REQUESTS)  # type: ignore[assignment]  # as above
-        if entry is None:
-            return None
-        pool, _, vm = entry.partition(" ")
-        return pool, vm
+        while True:
+            entry: str | None
+            if wait > 0:
+                found = self.r.blpop([keys.DESTROY_REQUESTS], timeout=wait)
+                entry = found[1] if found else None  # type: ignore[assignment]  # decoded replies
+            else:  # BLPOP's timeout 0 would wait for ever
+                entry = self.r.lpop(keys.DESTROY_REQUESTS)  # type: ignore[assignment]  # as above
+            if entry is None:
+                return None
+            pool, _, vm = entry.partition(" ")
+            if keys.is_safe_component(pool) and keys.is_safe_component(vm):
+                return pool, vm
+            wait = 0  # not a request this port wrote: dropped, and the next one taken
 
     def destroy_requests(self) -> int:
         """How many destroy requests wait for a worker."""

@@ -49,6 +49,9 @@ class Forwarder:
             except StoreUnavailable as exc:
                 log.warning("[!] cannot read destroy requests (%s); trying again", exc)
                 self._stopping.wait(RETRY_SECONDS)
+            except Exception:  # the thread must outlive any one failure, or returns wait for the check
+                log.exception("[!] forwarding destroy requests failed; trying again")
+                self._stopping.wait(RETRY_SECONDS)
 
     def stop(self) -> None:
         self._stopping.set()
