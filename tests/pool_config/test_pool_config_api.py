@@ -182,7 +182,7 @@ def test_resize_up_and_down_under_checkout_load(config_pooler, http):
             assert http.post(pooler.url("/api/v1/config/poolsize"), data=f'{{"deb": {size}}}').status_code == 201
             wait_for(lambda: not pooler.store.pool_config.woken("deb"), message=f"size {size} taken up by a pass")
             # Checkouts go on at every size (a pass can take a size up before the next one is made).
-            wait_for(lambda: len(taken) > before, message=f"a checkout at size {size}")
+            wait_for(lambda before=before: len(taken) > before, message=f"a checkout at size {size}")
     finally:
         stop.set()
         worker.join()
