@@ -238,6 +238,8 @@ def _state(deployment: Deployment) -> dict:
             # Messages piling up mean the workers stopped consuming; none, that beat stopped sending.
             "queued": {queue: redis.llen(queue) for queue in ("pools", "provision", "vmops")},
             "unacked": redis.hlen("unacked"),
+            # Which processes are gone (a crash reads as a stall in the queues above).
+            "exited": {p.name: p.popen.returncode for p in deployment.processes if not p.alive()},
             # The last lines of each process on its own: one chatty process must not hide the others.
             "logs": {p.name: p.log().splitlines()[-25:] for p in deployment.processes}}
 
