@@ -11,6 +11,7 @@ import re
 from limits import parse_many
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from vmpooler.domain.numbers import ascii_int
 from vmpooler.store import keys
 
 NonNegative = validate.Range(min=0)
@@ -78,7 +79,8 @@ class HostPortList(fields.Field):
             raise ValidationError("must be a non-empty list of host:port")
         for entry in value:
             host, _, port = str(entry).rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            number = ascii_int(port)
+            if not host or number is None or not 0 < number < 65536:
                 raise ValidationError(f"'{entry}' is not host:port")
         return tuple(str(entry) for entry in value)
 

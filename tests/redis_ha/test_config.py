@@ -33,6 +33,8 @@ def test_sentinel_settings_are_validated():
         "redis.sentinel_master: sentinels need sentinel_master (the name the Sentinels monitor)"]
     assert problems({"sentinels": ["10.0.0.1"], "sentinel_master": "m"}) == [
         "redis.sentinels: '10.0.0.1' is not host:port"]
+    assert problems({"sentinels": ["10.0.0.1:²"], "sentinel_master": "m"}) == [
+        "redis.sentinels: '10.0.0.1:²' is not host:port"]
     assert problems({"sentinels": ["a:1"], "sentinel_master": "m", "url": "redis://x"}) == [
         "redis.url: give either url or sentinels, not both"]
     assert problems({"url": "http://x"}) == ["redis.url: must be a redis://, rediss:// or unix:// URL"]

@@ -125,16 +125,16 @@ def test_destroy_requests_are_taken_oldest_first_and_once(services, redis_client
     for vm in ("first", "second"):
         running_vm(redis_client, vm)
         services.store.give_back(vm, queue_ttl=30)
-    assert services.store.destroy_requests() == 2
-    assert services.store.take_destroy_request(0) == ("p", "first")
-    assert services.store.take_destroy_request(0.05) == ("p", "second")
-    assert services.store.take_destroy_request(0) is None
-    assert services.store.take_destroy_request(0.05) is None  # waited, nothing came
-    assert services.store.destroy_requests() == 0
+    assert services.store.handout.destroy_requests() == 2
+    assert services.store.handout.take_destroy_request(0) == ("p", "first")
+    assert services.store.handout.take_destroy_request(0.05) == ("p", "second")
+    assert services.store.handout.take_destroy_request(0) is None
+    assert services.store.handout.take_destroy_request(0.05) is None  # waited, nothing came
+    assert services.store.handout.destroy_requests() == 0
     # Entries another writer left that name no pool and VM are dropped, not forwarded.
     redis_client.rpush(keys.DESTROY_REQUESTS, "nospace", "p vm*", "p third")
-    assert services.store.take_destroy_request(0) == ("p", "third")
-    assert services.store.destroy_requests() == 0
+    assert services.store.handout.take_destroy_request(0) == ("p", "third")
+    assert services.store.handout.destroy_requests() == 0
 
 
 def test_give_back_of_a_token_bound_vm_needs_a_valid_token(services, redis_client):

@@ -160,13 +160,6 @@ class RedisStore:
         """A user returns a running VM: running -> completed, one script call (see Handout)."""
         return self.handout.give_back(vm, token, admins, queue_ttl)
 
-    def take_destroy_request(self, wait: float) -> tuple[str, str] | None:
-        """The oldest return whose destroy a worker is to queue, as (pool, vm) (see Handout)."""
-        return self.handout.take_destroy_request(wait)
-
-    def destroy_requests(self) -> int:
-        return self.handout.destroy_requests()
-
     def return_to_ready(self, pool: str, vm: str) -> bool:
         """Undo a checkout (a multi-VM request that could not be filled)."""
         extra = [["SREM", keys.state_set(State.MIGRATING, pool), vm], ["HDEL", keys.active(pool), vm],

@@ -21,7 +21,7 @@ def heartbeat(self):
     for queue, size in queue_sizes(self.app).items():
         services.metrics.gauge(f"queue.{queue}", size)
     # Returns whose destroy no worker has sent yet (their forwarder is behind, or no worker runs).
-    services.metrics.gauge("queue.destroy_requests", services.store.destroy_requests())
+    services.metrics.gauge("queue.destroy_requests", services.store.handout.destroy_requests())
     for name, size in monitoring.ondemand_sizes().items():
         services.metrics.gauge(f"ondemand.{name}", size)
 

@@ -59,13 +59,13 @@ def forward_destroy_requests(ctx: Context, wait: float, most: int = 100) -> int:
     """Queue the destroy of returned VMs: waits up to ``wait`` seconds for the first
     request, then takes those already waiting, up to ``most``. Returns how many."""
     forwarded = 0
-    request = ctx.store.take_destroy_request(wait)
+    request = ctx.store.handout.take_destroy_request(wait)
     while request is not None:
         ctx.dispatch.destroy(*request)
         forwarded += 1
         if forwarded == most:
             break
-        request = ctx.store.take_destroy_request(0.0)
+        request = ctx.store.handout.take_destroy_request(0.0)
     return forwarded
 
 
